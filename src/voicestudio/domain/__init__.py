@@ -5,6 +5,7 @@ from voicestudio.domain.jobs import JobState, TrainingJob
 from voicestudio.domain.language import Language
 from voicestudio.domain.models import VoiceModel
 from voicestudio.domain.oto import OtoEntry
+from voicestudio.domain.progress import Progress, ProgressCallback, ignore_progress
 from voicestudio.domain.prompts import Prompt, PromptSet, PromptSetKind
 from voicestudio.domain.quality import QualityReport, Verdict
 from voicestudio.domain.takes import Take
@@ -16,6 +17,8 @@ __all__ = [
     "Language",
     "OtoEntry",
     "PhoneSegment",
+    "Progress",
+    "ProgressCallback",
     "Prompt",
     "PromptSet",
     "PromptSetKind",
@@ -25,4 +28,5 @@ __all__ = [
     "Verdict",
     "VoiceModel",
     "Voicebank",
+    "ignore_progress",
 ]
