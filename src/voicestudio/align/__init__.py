@@ -1,5 +1,7 @@
 """Phoneme alignment: where each phone of a recording starts and ends."""
 
+from voicestudio.align.aligner import Aligner, AlignmentFailed
+from voicestudio.align.dtw import DtwAligner
 from voicestudio.align.reference import (
     ReferenceSpeech,
     ReferenceUnavailable,
@@ -9,6 +11,9 @@ from voicestudio.align.reference import (
 )
 
 __all__ = [
+    "Aligner",
+    "AlignmentFailed",
+    "DtwAligner",
     "ReferenceSpeech",
     "ReferenceUnavailable",
     "synthesize_english",
