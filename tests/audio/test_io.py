@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from voicestudio.audio import io as audio_io
+from voicestudio import files
 from voicestudio.audio.io import AudioClip, probe_audio, read_audio, resample, write_wav_atomic
 
 RATE_HZ = 48000
@@ -134,11 +134,10 @@ def test_a_disk_that_fills_up_mid_write_keeps_the_old_take_and_leaves_no_part_fi
     path = tmp_path / "take.wav"
     write_wav_atomic(path, sine(220.0, 0.2), RATE_HZ)
 
-    def half_written(file: str, *args: object, **kwargs: object) -> None:
-        Path(file).write_bytes(b"RIFF\x00\x00")
+    def disk_full(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(audio_io.sf, "write", half_written)
+    monkeypatch.setattr(files.os, "fsync", disk_full)
     with pytest.raises(OSError, match="No space left"):
         write_wav_atomic(path, sine(220.0, 0.4), RATE_HZ)
 

@@ -17,6 +17,7 @@ from typing import Final, TypeVar
 
 from voicestudio.domain.alignment import Alignment, PhoneSegment
 from voicestudio.errors import VoicestudioError
+from voicestudio.files import write_bytes_atomic
 
 TICKS_PER_MS: Final = 10_000  # HTK counts time in 100 ns units
 TICKS_PER_SECOND: Final = 10_000_000
@@ -404,13 +405,7 @@ def _with_path(path: str | os.PathLike[str], parse: Callable[[str], _Parsed], te
 
 def _write_atomic(path: Path, data: bytes) -> None:
     """Write `path.part`, then rename it over `path`, so no reader sees half a file."""
-    part = Path(f"{path}.part")
     try:
-        with part.open("wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(part, path)
+        write_bytes_atomic(path, data)
     except OSError as e:
-        part.unlink(missing_ok=True)
         raise LabelFileError(f"{path} cannot be written ({e.strerror or e}). Check the folder.") from None

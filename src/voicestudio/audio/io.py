@@ -1,5 +1,6 @@
 """Reading, writing and resampling recordings; every libsndfile failure becomes an `AudioError`."""
 
+import io
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +12,7 @@ import soundfile as sf
 import soxr
 
 from voicestudio.audio.errors import EmptyAudio, MissingAudio, NotAudio, TruncatedAudio
+from voicestudio.files import write_bytes_atomic
 
 _RIFF_HEADER = struct.Struct("<4sI4s")
 _CHUNK_HEADER = struct.Struct("<4sI")
@@ -128,23 +130,9 @@ def write_wav_atomic(
         raise ValueError(f"sample rate must be positive, got {sample_rate_hz} Hz")
     data = np.nan_to_num(np.asarray(samples, dtype=np.float32), nan=0.0, posinf=1.0, neginf=-1.0)
     data = np.clip(data, -1.0, 1.0)
-    part = path.with_suffix(path.suffix + ".part")
-    try:
-        sf.write(str(part), data, sample_rate_hz, subtype=_PCM_SUBTYPES[bit_depth], format="WAV")
-        part.replace(path)
-    finally:
-        part.unlink(missing_ok=True)
-
-
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write `data` next to `path`, then rename, so readers never see half a file."""
-    path = Path(path)
-    part = path.with_suffix(path.suffix + ".part")
-    try:
-        part.write_bytes(data)
-        part.replace(path)
-    finally:
-        part.unlink(missing_ok=True)
+    encoded = io.BytesIO()
+    sf.write(encoded, data, sample_rate_hz, subtype=_PCM_SUBTYPES[bit_depth], format="WAV")
+    write_bytes_atomic(path, encoded.getvalue())
 
 
 def _file_size_bytes(path: Path) -> int:

@@ -15,7 +15,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from voicestudio.audio import analysis
-from voicestudio.audio.io import AudioClip, write_bytes_atomic
+from voicestudio.audio.io import AudioClip
+from voicestudio.files import write_bytes_atomic
 
 DPI = 100
 MIN_WIDTH_PX, MIN_HEIGHT_PX = 400, 150

@@ -19,6 +19,7 @@ from typing import Final, Literal
 
 from voicestudio.domain.oto import OtoEntry
 from voicestudio.errors import VoicestudioError
+from voicestudio.files import write_bytes_atomic
 
 OtoEncoding = Literal["cp932", "utf-8"]
 
@@ -274,15 +275,9 @@ def write_oto_ini(
     """
     data = format_oto_ini(entries, encoding)
     target = Path(path)
-    part = Path(f"{target}.part")
     try:
-        with part.open("wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(part, target)
+        write_bytes_atomic(target, data)
     except OSError as e:
-        part.unlink(missing_ok=True)
         raise OtoFileError(
             f"{target} cannot be written ({e.strerror or e}). Check the folder exists and is writable."
         ) from None
