@@ -9,10 +9,12 @@ from rich.console import Console
 from rich.table import Table
 
 from voicestudio import __version__
+from voicestudio.align.take import align_take_file
 from voicestudio.cli.check import check_command
 from voicestudio.cli.errors import run_reporting_errors
 from voicestudio.cli.prompts import print_prompt_set, prompt_sets_table
 from voicestudio.doctor import run_checks
+from voicestudio.domain import Language
 from voicestudio.text.prompts import load_prompt_set
 
 app = typer.Typer(
@@ -25,6 +27,7 @@ app = typer.Typer(
 prompts_app = typer.Typer(help="Prompt sets and reclists to record.", no_args_is_help=True)
 app.add_typer(prompts_app, name="prompts")
 console = Console()
+LOW_SCORE = 0.5  # a phone the aligner is unsure of: worth a look in Praat
 
 
 @app.command()
@@ -49,6 +52,19 @@ def check(
 ) -> None:
     """Check takes for clipping, noise, level, silence and pitch; say what to do about each."""
     raise typer.Exit(check_command(paths, png, console))
+
+
+@app.command()
+def align(
+    wav: Annotated[Path, typer.Argument(help="The recorded take.")],
+    text: Annotated[str, typer.Option("--text", help="What was said, as written (kana/kanji or words).")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the phones: FILE.TextGrid or FILE.lab.")],
+    lang: Annotated[Language, typer.Option("--lang", help="The take's language.")] = Language.ja,
+) -> None:
+    """Find where each phone of TEXT starts and ends in WAV."""
+    alignment = align_take_file(wav, text, lang, out)
+    low = sum(1 for segment in alignment.segments if segment.score < LOW_SCORE)
+    console.print(f"Wrote {len(alignment.segments)} phones to {out} ({low} with a low score).")
 
 
 @prompts_app.command("list")
