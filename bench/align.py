@@ -6,8 +6,6 @@ lower/higher with 0.5 s of faint noise around it; English by piper `joe` against
 """
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -25,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fixtures.speech import natural_english
 from fixtures.stretch import PAD_MS, WORLD_RATE_HZ, stretched_take
+from machine import machine
 from voicestudio.align.dtw import DtwAligner
 from voicestudio.align.metrics import matching_start_errors_ms, summarize_errors_ms
 from voicestudio.align.reference import synthesize_japanese
@@ -100,19 +99,6 @@ def _row(label: str, outcome: Outcome) -> list[str]:
         f"{100.0 * summary.within_50ms:.0f} %",
         f"{outcome.align_s / outcome.audio_s:.3f}",
     ]
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{cpu}, {usable} cores usable ({os.cpu_count()} online), Python {platform.python_version()}"
 
 
 def main() -> None:

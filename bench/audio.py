@@ -5,8 +5,6 @@ Speech-like audio is Open JTalk's voice saying a few sentences, repeated to leng
 """
 
 import argparse
-import os
-import platform
 import statistics
 import tempfile
 import time
@@ -20,6 +18,7 @@ import numpy.typing as npt
 from rich.console import Console
 from rich.table import Table
 
+from machine import machine
 from voicestudio.audio.io import AudioClip, read_audio, write_wav_atomic
 from voicestudio.audio.pictures import draw_take_pictures
 from voicestudio.audio.quality import assess
@@ -61,20 +60,6 @@ def median_s(work: Callable[[], object], runs: int = RUNS) -> float:
         work()
         times.append(time.perf_counter() - start)
     return statistics.median(times)
-
-
-def machine() -> str:
-    """CPU model and core count, as /proc/cpuinfo and the OS report them."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return f"{model}, {usable} cores usable ({os.cpu_count()} online), Python {platform.python_version()}"
 
 
 def measure(folder: Path) -> list[dict[str, float]]:
