@@ -10,6 +10,7 @@ from pathlib import Path
 
 from voicestudio.domain.language import Language
 from voicestudio.domain.prompts import Prompt, PromptSet, PromptSetKind
+from voicestudio.files import is_windows_device_name, windows_forbidden_chars
 from voicestudio.text.errors import KanaError, ReclistError
 from voicestudio.text.kana import kana_to_phonemes, kana_to_romaji, lookup_mora, romaji_to_kana, split_morae
 
@@ -17,10 +18,6 @@ UTF8 = "utf-8"
 SHIFT_JIS = "cp932"
 _BOM = b"\xef\xbb\xbf"
 OREMO_COMMENT_FILE = "OREMO-comment.txt"
-_WINDOWS_FORBIDDEN = '<>:"/\\|?*'
-_WINDOWS_DEVICES = frozenset(
-    ["CON", "PRN", "AUX", "NUL"] + [f"COM{n}" for n in range(1, 10)] + [f"LPT{n}" for n in range(1, 10)]
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +121,7 @@ def read_reclist_lines(text: str, file_name: str) -> list[ReclistLine]:
 
 def _check_file_name(name: str, where: str) -> None:
     """A reclist name becomes `<name>.wav` on every system a voicebank travels to, Windows included."""
-    bad = sorted({char for char in name if char in _WINDOWS_FORBIDDEN or ord(char) < 32})
+    bad = windows_forbidden_chars(name)
     if bad:
         shown = " ".join(repr(char)[1:-1] for char in bad)
         raise ReclistError(
@@ -134,7 +131,7 @@ def _check_file_name(name: str, where: str) -> None:
         raise ReclistError(
             f"{where}: {name!r} ends with a dot, which Windows drops from file names: rename it."
         )
-    if name.split(".")[0].upper() in _WINDOWS_DEVICES:
+    if is_windows_device_name(name):
         raise ReclistError(
             f"{where}: {name!r} is a device name on Windows and cannot be a file name: rename it."
         )

@@ -8,17 +8,15 @@ must be a valid Windows file name too. OpenUTAU's installer skips any zip entry 
 import re
 from typing import Final
 
-_WINDOWS_FORBIDDEN: Final = frozenset('<>:"/\\|?*') | frozenset(chr(c) for c in range(32))
-_WINDOWS_RESERVED: Final = frozenset(
-    ["CON", "PRN", "AUX", "NUL"] + [f"COM{i}" for i in range(1, 10)] + [f"LPT{i}" for i in range(1, 10)]
-)
+from voicestudio.files import WINDOWS_FORBIDDEN_CHARS, is_windows_device_name, windows_forbidden_chars
+
 _DRIVE: Final = re.compile(r"^[A-Za-z]:")
 FALLBACK_FOLDER_NAME: Final = "voicebank"
 
 
 def bank_folder_name(name: str) -> str:
     """The folder a bank unpacks into: its name with what Windows forbids replaced by "_"."""
-    chars = ["_" if c in _WINDOWS_FORBIDDEN else c for c in name.strip()]
+    chars = ["_" if c in WINDOWS_FORBIDDEN_CHARS else c for c in name.strip()]
     folder = "".join(chars)
     while ".." in folder:
         folder = folder.replace("..", ".")
@@ -26,7 +24,7 @@ def bank_folder_name(name: str) -> str:
     if not folder or folder == ".":
         return FALLBACK_FOLDER_NAME
     stem, dot, rest = folder.partition(".")
-    if stem.rstrip(" ").upper() in _WINDOWS_RESERVED:
+    if is_windows_device_name(stem):
         folder = f"{stem}_{dot}{rest}"
     return folder
 
@@ -47,13 +45,13 @@ def bank_file_problem(relative_name: str) -> str | None:
     for part in relative_name.split("/"):
         if not part or part == ".":
             return "has an empty folder name"
-        bad = sorted({c for c in part if c in _WINDOWS_FORBIDDEN})
+        bad = windows_forbidden_chars(part)
         if bad:
             shown = " ".join(repr(c) for c in bad)
             return f"contains {shown}, which Windows does not allow in file names"
         if part != part.rstrip(". "):
             return "has a name ending in '.' or ' ', which Windows drops"
-        if part.split(".")[0].rstrip(" ").upper() in _WINDOWS_RESERVED:
+        if is_windows_device_name(part):
             return f"uses {part.split('.')[0]!r}, a name Windows reserves for devices"
     return None
 
