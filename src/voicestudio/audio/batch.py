@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voicestudio.audio.quality import check_take
-from voicestudio.audio.validate import TakeLimits
+from voicestudio.audio.validate import DEFAULT_TAKE_LIMITS, TakeLimits
 from voicestudio.domain import Progress, ProgressCallback, QualityReport, ignore_progress
 from voicestudio.errors import VoicestudioError
 
@@ -38,14 +38,14 @@ def find_audio_files(paths: Iterable[Path]) -> list[Path]:
 
 def check_takes(
     files: Sequence[Path],
-    limits: TakeLimits | None = None,
+    limits: TakeLimits = DEFAULT_TAKE_LIMITS,
     on_progress: ProgressCallback = ignore_progress,
 ) -> list[TakeCheck]:
     """Check every file; a file that cannot be used becomes a failed result with its message, not an error."""
     results: list[TakeCheck] = []
     for index, path in enumerate(files, start=1):
         try:
-            results.append(TakeCheck(path, check_take(path, limits or TakeLimits())))
+            results.append(TakeCheck(path, check_take(path, limits)))
         except VoicestudioError as error:
             results.append(TakeCheck(path, None, error.message))
         on_progress(Progress("check", index, len(files), path.name))
