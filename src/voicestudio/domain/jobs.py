@@ -1,7 +1,11 @@
 """Long work the studio does for a user, and a neural training run in particular."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
+
+JsonObject = dict[str, Any]
 
 
 class JobState(StrEnum):
@@ -12,6 +16,9 @@ class JobState(StrEnum):
     succeeded = "succeeded"
     failed = "failed"
     cancelled = "cancelled"
+
+
+FINISHED_STATES = frozenset({JobState.succeeded, JobState.failed, JobState.cancelled})
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,3 +32,32 @@ class TrainingJob:
     steps_done: int
     steps_total: int
     base_checkpoint: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """One piece of queued work as the studio tracks it; a worker computes `result` from `payload` alone."""
+
+    id: str
+    kind: str
+    state: JobState
+    project_id: str | None
+    payload: JsonObject
+    result: JsonObject | None
+    error_message: str | None  # for the user: what went wrong and what to do, never a traceback
+    progress_fraction: float  # 0..1
+    progress_stage: str
+    attempts: int  # times a worker has started it
+    max_attempts: int
+    cancel_requested: bool
+    worker_id: str | None  # the worker running it, or that ran it last
+    version: int  # grows with every change, so a watcher sees that something changed
+    created_at: datetime  # UTC, like every time below
+    updated_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    owner: str | None = None
+
+    @property
+    def is_finished(self) -> bool:
+        return self.state in FINISHED_STATES

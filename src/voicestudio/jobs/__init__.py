@@ -1,0 +1,44 @@
+"""Long work as jobs: a queue in the database, registered job kinds, workers, and progress events."""
+
+from voicestudio.domain.jobs import FINISHED_STATES, Job, JobState
+from voicestudio.jobs.context import JobContext
+from voicestudio.jobs.errors import (
+    JobCancelled,
+    JobError,
+    JobLost,
+    JobNotFound,
+    UnknownJobKind,
+    WorkerStopping,
+)
+from voicestudio.jobs.events import EventBus, JobEvent, PollingEventBus
+from voicestudio.jobs.local import LocalWorker
+from voicestudio.jobs.registry import JobFunction, job_function, job_kind, register, registered_kinds
+from voicestudio.jobs.runner import WorkerSettings, new_worker_id, run_job, work
+from voicestudio.jobs.store import JobStore
+
+__all__ = [
+    "FINISHED_STATES",
+    "EventBus",
+    "Job",
+    "JobCancelled",
+    "JobContext",
+    "JobError",
+    "JobEvent",
+    "JobFunction",
+    "JobLost",
+    "JobNotFound",
+    "JobState",
+    "JobStore",
+    "LocalWorker",
+    "PollingEventBus",
+    "UnknownJobKind",
+    "WorkerSettings",
+    "WorkerStopping",
+    "job_function",
+    "job_kind",
+    "new_worker_id",
+    "register",
+    "registered_kinds",
+    "run_job",
+    "work",
+]

@@ -1,0 +1,80 @@
+"""What a running job may use: progress reports (which deliver cancellation), the blob store, the database."""
+
+import time
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from voicestudio.domain.jobs import Job, JsonObject
+from voicestudio.domain.progress import Progress
+from voicestudio.jobs.errors import JobCancelled, WorkerStopping
+from voicestudio.jobs.events import EventBus, JobEvent
+from voicestudio.jobs.store import JobStore
+from voicestudio.storage.blobs import BlobStore
+
+
+class JobContext:
+    """Handed to a job function with its payload; `progress` is its ProgressCallback."""
+
+    def __init__(
+        self,
+        job: Job,
+        worker_id: str,
+        store: JobStore,
+        blobs: BlobStore,
+        sessions: sessionmaker[Session],
+        *,
+        events: EventBus | None = None,
+        progress_interval_s: float = 0.25,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> None:
+        self.job = job
+        self.worker_id = worker_id
+        self.blobs = blobs
+        self.sessions = sessions
+        self._store = store
+        self._events = events
+        self._interval_s = progress_interval_s
+        self._should_stop = should_stop
+        self._last_write = float("-inf")
+        self._last_stage: str | None = None
+
+    @property
+    def job_id(self) -> str:
+        return self.job.id
+
+    @property
+    def payload(self) -> JsonObject:
+        return self.job.payload
+
+    @property
+    def attempt(self) -> int:
+        """1 on the first run, 2 on the first retry, …"""
+        return self.job.attempts
+
+    def progress(self, progress: Progress) -> None:
+        """Record how far the job is (at most every `progress_interval_s`, and at each new stage or end).
+
+        Raises JobCancelled when the user cancelled, WorkerStopping when the worker shuts down;
+        let both pass, clean up in `finally`.
+        """
+        if self._should_stop():
+            raise WorkerStopping
+        now = time.monotonic()
+        new_stage = progress.stage != self._last_stage
+        if not new_stage and progress.done < progress.total and now - self._last_write < self._interval_s:
+            return
+        self._last_write = now
+        self._last_stage = progress.stage
+        job = self._store.record_progress(self.job.id, self.worker_id, progress.fraction, progress.stage)
+        if self._events is not None:
+            self._events.publish(job.id, JobEvent.from_job(job))
+        if job.cancel_requested:
+            raise JobCancelled
+
+    def check_cancelled(self) -> None:
+        """Raise JobCancelled / WorkerStopping now if either is due, for long stretches without progress."""
+        if self._should_stop():
+            raise WorkerStopping
+        if self._store.heartbeat(self.job.id, self.worker_id):
+            raise JobCancelled

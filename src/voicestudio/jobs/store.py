@@ -1,0 +1,335 @@
+"""Jobs in the database: create, claim atomically, report progress, finish; portable SQL only.
+
+Every change bumps `version`, and every worker-side change is a compare-and-set on (`worker_id`,
+`state` = running), so two workers never hold the same job and a worker that lost its job finds out.
+"""
+
+import json
+import logging
+from collections.abc import Collection
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from voicestudio.db.engine import session_factory
+from voicestudio.db.models import JobRow
+from voicestudio.db.types import utc_now
+from voicestudio.domain.jobs import Job, JobState, JsonObject
+from voicestudio.jobs.errors import JobError, JobLost, JobNotFound
+
+DEFAULT_MAX_ATTEMPTS = 3
+CLAIM_CANDIDATES = 8  # queued jobs looked at per claim try; losing a race moves on to the next one
+
+_LOG = logging.getLogger("voicestudio.jobs")
+
+
+class JobStore:
+    """The jobs table as a queue that survives restarts of the API and of its workers."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    @classmethod
+    def from_url(cls, url: str | None = None) -> "JobStore":
+        """A store on the database at `url` (default: SQLite in the data folder)."""
+        return cls(session_factory(url))
+
+    # --- the API side ---------------------------------------------------------------------------
+
+    def create(
+        self,
+        kind: str,
+        payload: JsonObject,
+        project_id: str | None = None,
+        *,
+        owner: str | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> str:
+        """Queue a job of `kind` with its inputs (JSON); returns its id."""
+        if max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, not {max_attempts}")
+        try:
+            json.dumps(payload, allow_nan=False)
+        except (TypeError, ValueError) as error:
+            raise JobError(f"The inputs of a {kind} job must be plain JSON ({error}).") from None
+        now = utc_now()
+        row = JobRow(
+            kind=kind,
+            state=JobState.queued.value,
+            payload=payload,
+            project_id=project_id,
+            owner=owner,
+            max_attempts=max_attempts,
+            attempts=0,
+            version=1,
+            cancel_requested=False,
+            progress_fraction=0.0,
+            progress_stage="",
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            with self._sessions.begin() as session:
+                session.add(row)
+        except IntegrityError:
+            raise JobError(
+                f"There is no project {project_id} for a {kind} job; it may be deleted. Reload the page."
+            ) from None
+        return row.id
+
+    def get(self, job_id: str) -> Job:
+        """The job as it is now; JobNotFound if there is none with that id."""
+        with self._sessions() as session:
+            row = session.get(JobRow, job_id)
+            if row is None:
+                raise JobNotFound(f"There is no job {job_id}. It may belong to a deleted project.")
+            return _to_job(row)
+
+    def list_jobs(
+        self, project_id: str | None = None, *, states: Collection[JobState] | None = None, limit: int = 100
+    ) -> list[Job]:
+        """The newest jobs first, of one project or of all, in the given states or in any."""
+        query = select(JobRow).order_by(JobRow.created_at.desc(), JobRow.id).limit(limit)
+        if project_id is not None:
+            query = query.where(JobRow.project_id == project_id)
+        if states is not None:
+            query = query.where(JobRow.state.in_(sorted(state.value for state in states)))
+        with self._sessions() as session:
+            return [_to_job(row) for row in session.scalars(query)]
+
+    def cancel(self, job_id: str) -> Job:
+        """Cancel at once if queued; if running, ask the worker to stop at its next progress report."""
+        now = utc_now()
+        with self._sessions.begin() as session:
+            done = _changed(
+                session,
+                _bump(job_id, now)
+                .where(JobRow.state == JobState.queued.value)
+                .values(state=JobState.cancelled.value, finished_at=now),
+            )
+            if not done:
+                _changed(
+                    session,
+                    _bump(job_id, now)
+                    .where(JobRow.state == JobState.running.value, JobRow.cancel_requested.is_(False))
+                    .values(cancel_requested=True),
+                )
+        return self.get(job_id)
+
+    # --- the worker side --------------------------------------------------------------------------
+
+    def claim(self, worker_id: str, kinds: Collection[str] | None = None) -> Job | None:
+        """Take the oldest queued job (of `kinds`, if given) for `worker_id`; None when nothing is waiting."""
+        query = (
+            select(JobRow.id, JobRow.version)
+            .where(JobRow.state == JobState.queued.value)
+            .order_by(JobRow.created_at, JobRow.id)
+            .limit(CLAIM_CANDIDATES)
+        )
+        if kinds is not None:
+            query = query.where(JobRow.kind.in_(sorted(kinds)))
+        while True:
+            with self._sessions() as session:
+                candidates = session.execute(query).all()
+                session.rollback()
+                if not candidates:
+                    return None
+                for job_id, version in candidates:
+                    now = utc_now()
+                    statement = (
+                        update(JobRow)
+                        .where(
+                            JobRow.id == job_id,
+                            JobRow.version == version,
+                            JobRow.state == JobState.queued.value,
+                        )
+                        .values(
+                            state=JobState.running.value,
+                            worker_id=worker_id,
+                            attempts=JobRow.attempts + 1,
+                            version=JobRow.version + 1,
+                            progress_fraction=0.0,
+                            progress_stage="",
+                            started_at=now,
+                            heartbeat_at=now,
+                            updated_at=now,
+                        )
+                    )
+                    won = _changed(session, statement)
+                    session.commit()
+                    if won:
+                        return self.get(job_id)
+            # Every candidate went to another worker in the meantime: look again.
+
+    def record_progress(self, job_id: str, worker_id: str, fraction: float, stage: str) -> Job:
+        """Store how far the job is (0..1, stage name); the returned job says whether cancel was asked."""
+        now = utc_now()
+        with self._sessions.begin() as session:
+            self._held(
+                session,
+                job_id,
+                worker_id,
+                _bump(job_id, now).values(
+                    progress_fraction=min(max(fraction, 0.0), 1.0),
+                    progress_stage=stage[:100],
+                    heartbeat_at=now,
+                ),
+            )
+        return self.get(job_id)
+
+    def heartbeat(self, job_id: str, worker_id: str) -> bool:
+        """Say the worker is alive (watchers see no change); returns whether cancel was asked."""
+        with self._sessions.begin() as session:
+            statement = update(JobRow).where(JobRow.id == job_id).values(heartbeat_at=utc_now())
+            self._held(session, job_id, worker_id, statement)
+            return bool(session.scalar(select(JobRow.cancel_requested).where(JobRow.id == job_id)))
+
+    def succeed(self, job_id: str, worker_id: str, result: JsonObject) -> None:
+        """Record the job's result (JSON) and mark it succeeded."""
+        now = utc_now()
+        with self._sessions.begin() as session:
+            self._held(
+                session,
+                job_id,
+                worker_id,
+                _bump(job_id, now).values(
+                    state=JobState.succeeded.value,
+                    result=result,
+                    error_message=None,
+                    progress_fraction=1.0,
+                    finished_at=now,
+                ),
+            )
+
+    def fail(self, job_id: str, worker_id: str, message: str, *, requeue: bool = False) -> JobState:
+        """Record a failure the user can read; with `requeue`, queue the job for another attempt instead."""
+        now = utc_now()
+        if requeue:
+            values: dict[str, Any] = {"state": JobState.queued.value, "error_message": message}
+        else:
+            values = {"state": JobState.failed.value, "error_message": message, "finished_at": now}
+        with self._sessions.begin() as session:
+            self._held(session, job_id, worker_id, _bump(job_id, now).values(**values))
+        return JobState(values["state"])
+
+    def mark_cancelled(self, job_id: str, worker_id: str) -> None:
+        """The worker stopped the job because the user cancelled it."""
+        now = utc_now()
+        with self._sessions.begin() as session:
+            self._held(
+                session,
+                job_id,
+                worker_id,
+                _bump(job_id, now).values(state=JobState.cancelled.value, finished_at=now),
+            )
+
+    def release(self, job_id: str, worker_id: str) -> None:
+        """Put a job back in the queue because its worker is shutting down; that attempt does not count."""
+        now = utc_now()
+        with self._sessions.begin() as session:
+            self._held(
+                session,
+                job_id,
+                worker_id,
+                _bump(job_id, now).values(state=JobState.queued.value, attempts=JobRow.attempts - 1),
+            )
+
+    def requeue_interrupted(
+        self, *, worker_id: str | None = None, heartbeat_before: datetime | None = None
+    ) -> list[str]:
+        """Give back jobs left `running` by a worker that died; returns the ids it changed.
+
+        With no arguments every running job counts as interrupted (start-up of a one-machine studio,
+        before its worker starts); `worker_id` picks one dead worker's jobs, `heartbeat_before` the
+        jobs whose worker has been silent since then. A job whose cancel was asked becomes cancelled;
+        one that already used all its attempts fails with a message; the others are queued again.
+        """
+        query = select(
+            JobRow.id,
+            JobRow.kind,
+            JobRow.version,
+            JobRow.attempts,
+            JobRow.max_attempts,
+            JobRow.cancel_requested,
+        ).where(JobRow.state == JobState.running.value)
+        if worker_id is not None:
+            query = query.where(JobRow.worker_id == worker_id)
+        if heartbeat_before is not None:
+            query = query.where((JobRow.heartbeat_at < heartbeat_before) | JobRow.heartbeat_at.is_(None))
+        changed: list[str] = []
+        with self._sessions() as session:
+            rows = session.execute(query).all()
+            session.rollback()
+            for job_id, kind, version, attempts, max_attempts, cancel_requested in rows:
+                now = utc_now()
+                if cancel_requested:
+                    values: dict[str, Any] = {"state": JobState.cancelled.value, "finished_at": now}
+                elif attempts >= max_attempts:
+                    values = {
+                        "state": JobState.failed.value,
+                        "finished_at": now,
+                        "error_message": (
+                            f"The worker stopped while running this job, {attempts} times. It may have run "
+                            "out of memory; close other programs or make the job smaller, then run it again."
+                        ),
+                    }
+                else:
+                    values = {"state": JobState.queued.value}
+                statement = (
+                    update(JobRow)
+                    .where(
+                        JobRow.id == job_id, JobRow.version == version, JobRow.state == JobState.running.value
+                    )
+                    .values(version=JobRow.version + 1, updated_at=now, **values)
+                )
+                if _changed(session, statement):
+                    changed.append(job_id)
+                    _LOG.warning("job %s (%s) was interrupted: now %s", job_id, kind, values["state"])
+                session.commit()
+        return changed
+
+    def _held(self, session: Session, job_id: str, worker_id: str, statement: Update) -> None:
+        """Run `statement` only while `worker_id` still runs the job; JobLost otherwise."""
+        held = statement.where(JobRow.worker_id == worker_id, JobRow.state == JobState.running.value)
+        if not _changed(session, held):
+            raise JobLost(f"job {job_id} is no longer held by worker {worker_id}")
+
+
+def _bump(job_id: str, now: datetime) -> Update:
+    """An update of one job that watchers will notice (new version, new updated_at)."""
+    return update(JobRow).where(JobRow.id == job_id).values(version=JobRow.version + 1, updated_at=now)
+
+
+def _changed(session: Session, statement: Update) -> bool:
+    """Run an UPDATE; whether it changed a row (the compare-and-set won)."""
+    result = cast(
+        CursorResult[Any], session.execute(statement, execution_options={"synchronize_session": False})
+    )
+    return result.rowcount > 0
+
+
+def _to_job(row: JobRow) -> Job:
+    return Job(
+        id=row.id,
+        kind=row.kind,
+        state=JobState(row.state),
+        project_id=row.project_id,
+        payload=dict(row.payload),
+        result=dict(row.result) if row.result is not None else None,
+        error_message=row.error_message,
+        progress_fraction=row.progress_fraction,
+        progress_stage=row.progress_stage,
+        attempts=row.attempts,
+        max_attempts=row.max_attempts,
+        cancel_requested=row.cancel_requested,
+        worker_id=row.worker_id,
+        version=row.version,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        owner=row.owner,
+    )

@@ -1,0 +1,102 @@
+"""What the studio keeps as files (takes, voicebanks, models) and the protocol every blob store follows."""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from voicestudio.errors import VoicestudioError
+
+# Keys are content addresses: sha256/<first 2 hex>/<next 2 hex>/<all 64 hex>.
+BLOB_KEY_PATTERN = re.compile(r"sha256/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})")
+CHUNK_BYTES = 1 << 20
+
+
+class StorageError(VoicestudioError):
+    """A blob could not be stored or found; the message says which and what to do."""
+
+
+class BlobTooLarge(StorageError):
+    """An upload went past its size limit; nothing of it was kept."""
+
+
+class BlobNotFound(StorageError):
+    """No blob is stored under the key asked for."""
+
+
+class InvalidBlobKey(StorageError):
+    """A key that is not a content address (`sha256/ab/cd/<64 hex>`), e.g. a path from outside."""
+
+
+@dataclass(frozen=True, slots=True)
+class BlobRef:
+    """A stored blob: its key, its length in bytes and the sha256 of its content (lower-case hex)."""
+
+    key: str
+    size_bytes: int
+    sha256: str
+
+
+class BlobStore(Protocol):
+    """Content-addressed blob storage: a local directory now, any S3-compatible service later."""
+
+    def put_stream(self, chunks: Iterable[bytes] | BinaryIO, max_bytes: int) -> BlobRef:
+        """Store everything `chunks` yields (or the file's content); BlobTooLarge past `max_bytes`."""
+        ...
+
+    def open(self, key: str) -> BinaryIO:
+        """The blob's content for streaming reads; the caller closes it."""
+        ...
+
+    def read(self, key: str) -> bytes:
+        """The blob's whole content; for small blobs only."""
+        ...
+
+    def exists(self, key: str) -> bool:
+        """Whether a blob is stored under `key`."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove the blob; deleting a missing blob is not an error."""
+        ...
+
+    def download_target(self, key: str) -> Path | str:
+        """A local file to send (Path) or a URL the browser can fetch directly (str)."""
+        ...
+
+
+def blob_key(sha256_hex: str) -> str:
+    """The content address of a blob whose sha256 is `sha256_hex`."""
+    return f"sha256/{sha256_hex[:2]}/{sha256_hex[2:4]}/{sha256_hex}"
+
+
+def check_blob_key(key: str) -> str:
+    """`key` unchanged if it is a content address; InvalidBlobKey otherwise (never a path to follow)."""
+    match = BLOB_KEY_PATTERN.fullmatch(key)
+    if match is None or match.group(3)[:2] != match.group(1) or match.group(3)[2:4] != match.group(2):
+        raise InvalidBlobKey(
+            f"{key!r} is not a blob key; keys look like sha256/ab/cd/<64 hex digits>. "
+            "Use the key the studio returned when the file was stored."
+        )
+    return key
+
+
+def iter_chunks(source: Iterable[bytes] | BinaryIO, chunk_bytes: int = CHUNK_BYTES) -> Iterable[bytes]:
+    """The content of an iterable of chunks or of a binary file, as chunks."""
+    read = getattr(source, "read", None)
+    if callable(read):
+        while chunk := read(chunk_bytes):
+            yield bytes(chunk)
+    else:
+        yield from source
+
+
+def describe_size(size_bytes: int) -> str:
+    """A byte count as people read it: 512 bytes, 3.2 MB, 1.5 GB."""
+    if size_bytes < 1000:
+        return f"{size_bytes} bytes"
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size_bytes >= scale:
+            return f"{size_bytes / scale:.1f} {unit}"
+    return f"{size_bytes} bytes"

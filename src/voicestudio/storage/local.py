@@ -1,0 +1,153 @@
+"""Blobs as files under one directory, named by their sha256; the default store of a one-machine studio."""
+
+import contextlib
+import hashlib
+import os
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from voicestudio.storage.blobs import (
+    BlobNotFound,
+    BlobRef,
+    BlobTooLarge,
+    StorageError,
+    blob_key,
+    check_blob_key,
+    describe_size,
+    iter_chunks,
+)
+
+TEMPORARY_DIR = ".incoming"
+
+
+class LocalBlobStore:
+    """Content-addressed files under `root`: written to a temporary file first, renamed into place when whole.
+
+    Readers never see half a blob, an upload that fails or runs over its limit leaves nothing behind,
+    and storing the same content twice (even at the same moment) keeps one file.
+    """
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        self.root = Path(root)
+
+    def put_stream(self, chunks: Iterable[bytes] | BinaryIO, max_bytes: int) -> BlobRef:
+        """Stream `chunks` to disk while hashing; BlobTooLarge (nothing kept) once they pass `max_bytes`."""
+        if max_bytes <= 0:
+            raise ValueError(f"max_bytes must be positive, not {max_bytes}")
+        incoming = self.root / TEMPORARY_DIR
+        try:
+            incoming.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise StorageError(
+                f"Cannot create the storage folder {incoming}: {error.strerror}. "
+                "Check that the data folder exists and is writable."
+            ) from error
+        part = incoming / f"{uuid.uuid4().hex}.part"
+        digest = hashlib.sha256()
+        size_bytes = 0
+        try:
+            with _disk(self.root):
+                out = part.open("xb")
+            with out:
+                # Errors of the source (a dropped connection) pass through as they are; only disk errors
+                # become StorageError.
+                for chunk in iter_chunks(chunks):
+                    if not isinstance(chunk, bytes | bytearray | memoryview):
+                        raise TypeError(f"blob chunks must be bytes, not {type(chunk).__name__}")
+                    size_bytes += len(chunk)
+                    if size_bytes > max_bytes:
+                        raise BlobTooLarge(
+                            f"The file is larger than the limit of {describe_size(max_bytes)}. "
+                            "Upload a shorter or smaller file (e.g. a shorter recording, or 16-bit WAV)."
+                        )
+                    digest.update(chunk)
+                    with _disk(self.root):
+                        out.write(chunk)
+                with _disk(self.root):
+                    out.flush()
+                    os.fsync(out.fileno())
+            sha256 = digest.hexdigest()
+            key = blob_key(sha256)
+            target = self._path(key)
+            with _disk(self.root):
+                target.parent.mkdir(parents=True, exist_ok=True)
+                # Same content, same name: a concurrent writer of the same bytes renames an identical file.
+                os.replace(part, target)
+            _fsync_directory(target.parent)
+        finally:
+            part.unlink(missing_ok=True)
+        return BlobRef(key=key, size_bytes=size_bytes, sha256=sha256)
+
+    def open(self, key: str) -> BinaryIO:
+        """The blob's file, opened for reading; the caller closes it."""
+        try:
+            return self._path(key).open("rb")
+        except FileNotFoundError:
+            raise self._not_found(key) from None
+
+    def read(self, key: str) -> bytes:
+        """The blob's whole content."""
+        with self.open(key) as blob:
+            return blob.read()
+
+    def exists(self, key: str) -> bool:
+        """Whether the blob's file is present."""
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        """Remove the blob's file; a missing one is fine."""
+        self._path(key).unlink(missing_ok=True)
+
+    def download_target(self, key: str) -> Path:
+        """The blob's file, for the web server to send as it is."""
+        path = self._path(key)
+        if not path.is_file():
+            raise self._not_found(key)
+        return path
+
+    def remove_stale_temporaries(self, older_than_s: float = 3600.0) -> int:
+        """Delete temporary files left by a process killed mid-upload; returns how many were removed."""
+        removed = 0
+        deadline = time.time() - older_than_s
+        for part in (self.root / TEMPORARY_DIR).glob("*.part"):
+            with contextlib.suppress(FileNotFoundError):
+                if part.stat().st_mtime < deadline:
+                    part.unlink()
+                    removed += 1
+        return removed
+
+    def _path(self, key: str) -> Path:
+        return self.root.joinpath(*check_blob_key(key).split("/"))
+
+    def _not_found(self, key: str) -> BlobNotFound:
+        return BlobNotFound(
+            f"No stored file has the key {key}; it was deleted or never uploaded. Upload it again."
+        )
+
+
+@contextlib.contextmanager
+def _disk(root: Path) -> Iterator[None]:
+    """Turn a failing disk operation into a StorageError that says what to check."""
+    try:
+        yield
+    except OSError as error:
+        raise StorageError(
+            f"Could not store the file: {error.strerror or error}. Check free disk space in {root}."
+        ) from error
+
+
+def _fsync_directory(folder: Path) -> None:
+    """Make a rename in `folder` durable where the system allows it (POSIX); elsewhere do nothing."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,61 @@
+"""Job kinds for the tests; the worker children import this module, as they would a real one."""
+
+import os
+import time
+from pathlib import Path
+
+from voicestudio.domain.jobs import JsonObject
+from voicestudio.domain.progress import Progress
+from voicestudio.errors import VoicestudioError
+from voicestudio.jobs import JobContext, register
+
+
+class SilentTake(VoicestudioError):
+    """Stands in for a user-facing failure such as a silent take."""
+
+
+def echo(payload: JsonObject, ctx: JobContext) -> JsonObject:
+    """Return the payload's value and where it ran."""
+    return {"echo": payload["value"], "pid": os.getpid(), "attempt": ctx.attempt}
+
+
+def wait_at_gate(payload: JsonObject, ctx: JobContext) -> JsonObject:
+    """Report half-way, then wait (reporting, so cancel and stop reach it) until the test opens the gate."""
+    gate = Path(payload["gate"])
+    while not gate.exists():
+        ctx.progress(Progress("waiting at the gate", 1, 2))
+        time.sleep(0.005)
+    ctx.progress(Progress("through the gate", 2, 2))
+    return {"pid": os.getpid(), "attempt": ctx.attempt}
+
+
+def count(payload: JsonObject, ctx: JobContext) -> JsonObject:
+    """Report `steps` steps of progress, a little apart."""
+    steps = int(payload["steps"])
+    for step in range(1, steps + 1):
+        time.sleep(0.02)
+        ctx.progress(Progress("counting", step, steps))
+    return {"counted": steps}
+
+
+def fail_for_the_user(payload: JsonObject, ctx: JobContext) -> JsonObject:
+    raise SilentTake("ka.wav is silent. Check the microphone and record it again.")
+
+
+def crash(payload: JsonObject, ctx: JobContext) -> JsonObject:
+    raise RuntimeError("internal detail the user must not see")
+
+
+def append_own_id(payload: JsonObject, ctx: JobContext) -> JsonObject:
+    """Leave one line per run in a shared log, so the test can count runs of each job."""
+    with open(payload["log"], "a", encoding="utf-8") as log:
+        log.write(f"{ctx.job_id} {os.getpid()}\n")
+    return {}
+
+
+register("test.echo", echo)
+register("test.gate", wait_at_gate)
+register("test.count", count)
+register("test.user_error", fail_for_the_user)
+register("test.crash", crash)
+register("test.append", append_own_id)
