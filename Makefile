@@ -5,13 +5,18 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 DEBIAN_PACKAGES := espeak-ng libespeak-ng1 htsengine sox libsndfile1 fonts-dejavu-core
+# The browser tests drive Debian's chromium (playwright never downloads one).
+TEST_DEBIAN_PACKAGES := chromium
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-test system-packages run test lint typecheck bench clean
+.PHONY: install install-test system-packages test-system-packages run test lint typecheck bench clean
 
 system-packages:
 	@./scripts/ensure-debian-packages $(DEBIAN_PACKAGES)
+
+test-system-packages: system-packages
+	@./scripts/ensure-debian-packages $(TEST_DEBIAN_PACKAGES)
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -27,7 +32,7 @@ $(TEST_STAMP): pyproject.toml $(STAMP)
 
 install: system-packages $(STAMP)
 
-install-test: system-packages $(TEST_STAMP)
+install-test: test-system-packages $(TEST_STAMP)
 
 run: install
 	$(VENV)/bin/voicestudio doctor

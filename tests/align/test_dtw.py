@@ -3,16 +3,21 @@
 import itertools
 
 import numpy as np
+import numpy.typing as npt
 import pytest
 
 from fixtures.speech import SpeechFixture
-from fixtures.stretch import PAD_MS, WORLD_RATE_HZ, stretched_take
+from fixtures.stretch import NOISE_DBFS, PAD_MS, WORLD_RATE_HZ, stretched_take
 from voicestudio.align.aligner import Aligner, AlignmentFailed
 from voicestudio.align.dtw import DtwAligner
-from voicestudio.align.metrics import matching_start_errors_ms
+from voicestudio.align.metrics import GAPS, matching_start_errors_ms
 from voicestudio.audio.io import read_audio
 from voicestudio.domain.alignment import Alignment
 from voicestudio.domain.language import Language
+
+STRETCHES = [(0.85, -3.0), (1.15, 3.0)]  # (tempo factor, semitones): slower and lower, faster and higher
+WRONG_TEXT = "さようなら、また明日。"
+Stretched = dict[tuple[str, float], npt.NDArray[np.float32]]
 
 
 def covers_the_take(alignment: Alignment, duration_ms: float) -> bool:
@@ -21,9 +26,37 @@ def covers_the_take(alignment: Alignment, duration_ms: float) -> bool:
     return segments[0].start_ms == 0.0 and abs(segments[-1].end_ms - duration_ms) < 1e-6 and joined
 
 
+def spoken_scores(alignment: Alignment) -> npt.NDArray[np.float64]:
+    return np.array([s.score for s in alignment.segments if s.phone not in GAPS])
+
+
 @pytest.fixture(scope="module")
 def aligner() -> Aligner:
     return DtwAligner()
+
+
+@pytest.fixture(scope="session")
+def stretched(ja_speech: SpeechFixture, ja_cv_speech: dict[str, SpeechFixture]) -> Stretched:
+    """The sentence and two lone morae (か, しゃ) re-spoken by WORLD at both stretches, each inside
+    0.5 s of faint noise, keyed by (text, tempo factor)."""
+    takes: Stretched = {}
+    for speech in (ja_speech, ja_cv_speech["か"], ja_cv_speech["しゃ"]):
+        clip = read_audio(speech.wav_path)
+        for tempo_factor, semitones in STRETCHES:
+            take = stretched_take(clip.samples, clip.sample_rate_hz, tempo_factor, semitones)
+            takes[speech.text, tempo_factor] = take
+    return takes
+
+
+def in_a_louder_room(
+    take: npt.NDArray[np.float32], extra_s: float, noise_dbfs: float
+) -> npt.NDArray[np.float32]:
+    """`take` with `extra_s` more of its faint noise before and after, and white noise at `noise_dbfs`
+    over all of it."""
+    rng = np.random.default_rng(1)
+    extra = rng.normal(0.0, 10.0 ** (NOISE_DBFS / 20.0), round(extra_s * WORLD_RATE_HZ))
+    longer = np.concatenate([extra, take, extra])
+    return (longer + rng.normal(0.0, 10.0 ** (noise_dbfs / 20.0), len(longer))).astype(np.float32)
 
 
 def test_a_take_in_the_reference_voice_lands_on_its_true_phone_times(
@@ -40,12 +73,11 @@ def test_a_take_in_the_reference_voice_lands_on_its_true_phone_times(
     assert np.median([s.score for s in found.segments]) > 0.8
 
 
-@pytest.mark.parametrize(("tempo_factor", "semitones"), [(0.85, -3.0), (1.15, 3.0)])
+@pytest.mark.parametrize("tempo_factor", [0.85, 1.15])
 def test_a_faster_or_slower_higher_or_lower_take_with_silence_around_it_still_aligns(
-    aligner: Aligner, ja_speech: SpeechFixture, tempo_factor: float, semitones: float
+    aligner: Aligner, ja_speech: SpeechFixture, stretched: Stretched, tempo_factor: float
 ) -> None:
-    clip = read_audio(ja_speech.wav_path)
-    take = stretched_take(clip.samples, clip.sample_rate_hz, tempo_factor, semitones)
+    take = stretched[ja_speech.text, tempo_factor]
 
     found = aligner.align(take, WORLD_RATE_HZ, ja_speech.text, Language.ja)
 
@@ -57,6 +89,58 @@ def test_a_faster_or_slower_higher_or_lower_take_with_silence_around_it_still_al
     first, last = found.segments[0], found.segments[-1]
     assert first.phone == "sil" and first.end_ms >= PAD_MS
     assert last.phone == "sil" and last.duration_ms >= PAD_MS
+
+
+@pytest.mark.parametrize("mora", ["か", "しゃ"])
+@pytest.mark.parametrize("tempo_factor", [0.85, 1.15])
+def test_a_lone_mora_in_half_a_second_of_room_noise_lands_on_its_true_times(
+    aligner: Aligner,
+    ja_cv_speech: dict[str, SpeechFixture],
+    stretched: Stretched,
+    mora: str,
+    tempo_factor: float,
+) -> None:
+    take = stretched[mora, tempo_factor]  # a CV reclist take: one mora, noise both sides
+
+    found = aligner.align(take, WORLD_RATE_HZ, mora, Language.ja)
+
+    errors = matching_start_errors_ms(found, ja_cv_speech[mora].alignment, tempo_factor, PAD_MS)
+    assert len(errors) == 2
+    assert errors.max() <= 20.0  # measured: 14 ms at most (it was 750-930 ms, squeezed to an edge)
+    first, last = found.segments[0], found.segments[-1]
+    assert first.phone == "sil" and first.end_ms >= PAD_MS
+    assert last.phone == "sil" and last.duration_ms >= PAD_MS
+    assert spoken_scores(found).min() > 0.6  # measured: 0.67 at least, so oto does not flag the entry
+
+
+@pytest.mark.parametrize("tempo_factor", [0.85, 1.15])
+def test_a_lone_mora_in_a_second_and_a_half_of_louder_noise_still_lands_on_its_true_times(
+    aligner: Aligner, ja_cv_speech: dict[str, SpeechFixture], stretched: Stretched, tempo_factor: float
+) -> None:
+    take = in_a_louder_room(stretched["か", tempo_factor], extra_s=1.0, noise_dbfs=-50.0)
+
+    found = aligner.align(take, WORLD_RATE_HZ, "か", Language.ja)
+
+    errors = matching_start_errors_ms(found, ja_cv_speech["か"].alignment, tempo_factor, PAD_MS + 1000.0)
+    assert errors.max() <= 20.0  # measured: 9 ms at most (it was 1.3-1.4 s off)
+
+
+@pytest.mark.parametrize("tempo_factor", [0.85, 1.15])
+def test_scores_tell_the_right_text_from_a_wrong_one_and_from_noise(
+    aligner: Aligner, ja_speech: SpeechFixture, stretched: Stretched, tempo_factor: float
+) -> None:
+    take = stretched[ja_speech.text, tempo_factor]
+    noise = np.random.default_rng(2).normal(0.0, 0.01, 3 * WORLD_RATE_HZ // 2).astype(np.float32)
+
+    right = spoken_scores(aligner.align(take, WORLD_RATE_HZ, ja_speech.text, Language.ja))
+    wrong = spoken_scores(aligner.align(take, WORLD_RATE_HZ, WRONG_TEXT, Language.ja))
+    nothing = spoken_scores(aligner.align(noise, WORLD_RATE_HZ, ja_speech.text, Language.ja))
+
+    assert np.median(right) > 0.6  # measured: 0.93 (×0.85), 0.71 (×1.15)
+    assert np.mean(right > 0.6) >= 0.6  # measured: 74 % of the phones at both stretches
+    assert np.median(wrong) < 0.4  # measured: 0.00
+    assert np.median(nothing) < 0.4  # measured: 0.00
+    assert np.median(right) - np.median(wrong) >= 0.5  # measured: 0.71 at least
 
 
 def test_english_from_another_voice_aligns_against_the_espeak_reference(

@@ -9,10 +9,12 @@ import pytest
 from fixtures.energy import energy_onset_ms, level_db
 from voicestudio.align.reference import (
     HEADROOM_DB,
+    PhonemeError,
     ReferenceSpeech,
     ReferenceUnavailable,
     synthesize_english,
     synthesize_japanese,
+    synthesize_kana,
     synthesize_reference,
 )
 from voicestudio.domain.language import Language
@@ -94,3 +96,43 @@ def test_a_machine_without_hts_engine_is_told_what_to_install(monkeypatch: pytes
     monkeypatch.setattr("shutil.which", lambda name: None)
     with pytest.raises(ReferenceUnavailable, match=r"apt-get install htsengine"):
         synthesize_japanese(JA_TEXT)
+
+
+def test_kana_are_spoken_mora_by_mora_as_written() -> None:
+    assert pyopenjtalk.g2p("トウキョウ、ヲ") == "t o o ky o o pau o"  # what Open JTalk alone would say
+
+    speech = synthesize_kana("トウキョウ、ヲ")
+    hiragana = synthesize_kana("とうきょう、を")
+
+    assert speech.alignment.phones == ("sil", "t", "o", "u", "ky", "o", "u", "pau", "w", "o", "sil")
+    assert hiragana.alignment.phones == speech.alignment.phones
+    assert speech.text == "トウキョウ、ヲ" and speech.sample_rate_hz == 48_000
+    [pause] = [s for s in speech.alignment.segments if s.phone == "pau"]
+    assert level_db(speech.samples, speech.sample_rate_hz, pause.start_ms, pause.end_ms) < -60.0
+    assert speech.alignment.end_ms == pytest.approx(speech.duration_ms, abs=10.0)
+
+
+def test_kana_open_jtalk_reads_as_written_keep_its_accent() -> None:
+    as_kana = synthesize_kana("、コンニチワ、、")  # pauses at the ends and runs of them are dropped
+    as_text = synthesize_japanese("コンニチワ")
+
+    assert as_kana.alignment == as_text.alignment
+    assert np.array_equal(as_kana.samples, as_text.samples)
+
+
+@pytest.mark.parametrize(
+    ("kana", "expected"),
+    [
+        ("カ漢字", "'漢' in 'カ漢字' is not a mora"),
+        ("ーカ", "ー in 'ーカ' follows no vowel"),
+        ("息", "'息' is not a mora that can be spoken"),
+    ],
+)
+def test_text_that_is_not_morae_is_refused_naming_the_kana(kana: str, expected: str) -> None:
+    with pytest.raises(PhonemeError, match=expected):
+        synthesize_kana(kana)
+
+
+def test_kana_without_morae_is_nothing_to_speak() -> None:
+    with pytest.raises(ValueError, match="no text to speak"):
+        synthesize_kana("、、")

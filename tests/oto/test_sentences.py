@@ -22,13 +22,16 @@ from voicestudio.domain.alignment import Alignment, PhoneSegment
 from voicestudio.domain.oto import OtoEntry
 from voicestudio.domain.progress import Progress
 from voicestudio.files import windows_forbidden_chars
+from voicestudio.oto.ini import read_oto_ini
 from voicestudio.oto.phones import is_pause, vowel_core
 from voicestudio.oto.sentences import (
     OUTPUT_RATE_HZ,
+    SentenceBank,
     SentenceTake,
     SentenceUnitError,
     UnitCandidate,
     pick_best,
+    sentence_bank_from_folder,
     units_from_sentences,
     write_sentence_units,
 )
@@ -38,6 +41,11 @@ from voicestudio.text.prompts import load_prompt_set
 SENTENCES = ("ja_sentence_01", "ja_sentence_02", "ja_sentence_03")  # を, ゔぁ/でゅ/つぁ, rests and っ
 NOTE_ERROR_MAX_MS = 20.0  # offset + preutterance against the true vowel start, in the cut file
 WO_SENTENCE = "ja_sentence_01"  # …ミルクティーを飲みました
+VA_SENTENCE = "ja_sentence_02.wav"  # holds ゔぁ and ゔぃ
+SILENT_TAKE = "ja_sentence_04.wav"  # a prompt recorded with the microphone muted
+STRAY_WAV = "warmup.wav"  # a take that is no prompt of the set
+VOWEL_ONSET_MAX_ERROR_MS = 25.0  # the bank's notes against the true vowel starts (dtw alignment)
+CV_MORAE_TOTAL = 130  # the morae of ja-cv, its breath left out
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -79,6 +87,37 @@ def write(takes: Sequence[SentenceTake], candidates: list[UnitCandidate], folder
 @pytest.fixture(scope="session")
 def cv_units(takes: tuple[SentenceTake, ...], tmp_path_factory: pytest.TempPathFactory) -> Written:
     return write(takes, units_from_sentences(takes), tmp_path_factory.mktemp("cv_units"))
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FolderBank:
+    """A folder of paragraph takes, the bank cut from it by the dtw aligner, and the progress heard."""
+
+    takes_folder: Path
+    bank: SentenceBank
+    progress: tuple[Progress, ...]
+
+
+@pytest.fixture(scope="session")
+def takes_folder(takes: tuple[SentenceTake, ...], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The three takes under their prompts' names, a muted take of a fourth prompt and a stray warm-up."""
+    folder = tmp_path_factory.mktemp("paragraph_takes")
+    for take in takes:
+        write_wav_atomic(folder / take.wav_name, take.samples, take.sample_rate_hz)
+    rate = takes[0].sample_rate_hz
+    write_wav_atomic(folder / SILENT_TAKE, np.zeros(2 * rate, dtype=np.float32), rate)
+    write_wav_atomic(folder / STRAY_WAV, takes[0].samples[:rate], rate)
+    (folder / "notes.txt").write_text("take 2 was the good one\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def folder_bank(takes_folder: Path, tmp_path_factory: pytest.TempPathFactory) -> FolderBank:
+    progress: list[Progress] = []
+    out = tmp_path_factory.mktemp("sentence_bank") / "bank"
+    paragraphs = load_prompt_set("ja-paragraph")
+    bank = sentence_bank_from_folder(takes_folder, paragraphs, out, on_progress=progress.append)
+    return FolderBank(takes_folder, bank, tuple(progress))
 
 
 @pytest.fixture(scope="session")
@@ -268,4 +307,112 @@ def test_bad_input_gets_a_message_that_says_what_to_do(
     chosen = pick_best(units_from_sentences([stranger]))[:1]
     with pytest.raises(SentenceUnitError, match=r"other\.wav, which are not among the takes"):
         write_sentence_units([take], chosen, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- a bank from a folder of takes --------------------------------------------------------------
+
+
+def utau_spelling(alias: str) -> str:
+    return alias.replace("ゔ", "ヴ")
+
+
+def test_a_folder_of_sentence_takes_becomes_a_bank_that_utau_reads(
+    takes: tuple[SentenceTake, ...], folder_bank: FolderBank
+) -> None:
+    bank = folder_bank.bank
+    oto = read_oto_ini(bank.oto_path)
+    assert oto.encoding == "cp932" and oto.skipped == () and oto.duplicates == ()
+    assert [(e.wav_name, e.alias) for e in oto.entries] == [(e.wav_name, e.alias) for e in bank.entries]
+    assert sorted(path.name for path in bank.folder.iterdir()) == sorted(
+        [e.wav_name for e in bank.entries] + ["oto.ini"]
+    )
+    morae = {mora for take in takes for mora in spoken_morae(take) if mora != "っ"}
+    assert Counter(e.alias for e in bank.entries) == Counter(utau_spelling(mora) for mora in morae)
+    by_alias = {e.alias: e for e in bank.entries}
+    assert by_alias["ヴぁ"].wav_name == "ヴァ.wav" and not any("ゔ" in e.alias for e in bank.entries)
+    assert set(bank.covered_morae) == morae and len(morae) == 50
+    assert bank.morae_total == CV_MORAE_TOTAL and "を" in bank.missing_morae  # を is spoken お: no を unit
+    assert bank.low_confidence_count == sum(e.confidence < 0.5 for e in bank.entries)
+    stages = [(p.stage, p.done, p.total) for p in folder_bank.progress]
+    units = len(bank.entries)
+    assert stages == [("align", n, 4) for n in range(1, 5)] + [("cut", n, units) for n in range(1, units + 1)]
+
+
+def test_each_unit_of_the_bank_starts_its_note_on_the_true_vowel_onset(
+    takes: tuple[SentenceTake, ...], folder_bank: FolderBank
+) -> None:
+    bank = folder_bank.bank
+    by_name = {take.wav_name: take for take in takes}
+    errors_ms = []
+    for candidate, entry in zip(bank.chosen, bank.entries, strict=True):
+        take = by_name[candidate.wav_name]
+        vowel = true_morae(take.alignment)[candidate.mora_index][-1]
+        wav = read_wav(bank.folder / entry.wav_name)
+        true_note_ms = vowel.start_ms - cut_start_ms(take, wav)
+        errors_ms.append(abs(entry.offset_ms + entry.preutterance_ms - true_note_ms))
+    assert len(errors_ms) == 50
+    assert max(errors_ms) <= VOWEL_ONSET_MAX_ERROR_MS
+    assert float(np.median(errors_ms)) <= 5.0
+
+
+def test_a_muted_take_is_skipped_and_a_stray_wav_ignored_each_by_name(
+    takes: tuple[SentenceTake, ...], folder_bank: FolderBank
+) -> None:
+    bank = folder_bank.bank
+    assert bank.takes_used == tuple(take.wav_name for take in takes)
+    assert [skip.wav_name for skip in bank.skipped] == [SILENT_TAKE]
+    assert "silent" in bank.skipped[0].reason and "record it again" in bank.skipped[0].reason
+    assert bank.ignored == (STRAY_WAV,)
+
+
+def test_a_bank_for_openutau_is_utf8_with_the_same_aliases_and_cvvc_units(
+    takes_folder: Path, folder_bank: FolderBank, tmp_path: Path
+) -> None:
+    only_va = tmp_path / "takes"
+    only_va.mkdir()
+    (only_va / VA_SENTENCE).write_bytes((takes_folder / VA_SENTENCE).read_bytes())
+    paragraphs = load_prompt_set("ja-paragraph")
+    bank = sentence_bank_from_folder(
+        only_va, paragraphs, tmp_path / "bank", "cvvc", head=True, encoding="utf-8"
+    )
+    assert (tmp_path / "bank" / "oto.ini").read_bytes().startswith(b"#Charset:UTF-8\r\n")
+    oto = read_oto_ini(bank.oto_path)
+    assert oto.encoding == "utf-8" and len(oto.entries) == len(bank.entries)
+    aliases = {e.alias for e in oto.entries}
+    assert {"ヴぁ", "ヴぃ", "- しゅ", "- も", "a r", "a R"} <= aliases, sorted(aliases)
+    cv_written = {e.alias for e in folder_bank.bank.entries}
+    assert {c.alias for c in bank.chosen if c.kind == "cv"} <= {a.replace("ヴ", "ゔ") for a in cv_written}
+
+
+def test_a_folder_without_takes_gets_a_clear_error_and_nothing_is_written(
+    takes_folder: Path, tmp_path: Path
+) -> None:
+    paragraphs = load_prompt_set("ja-paragraph")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = tmp_path / "bank"
+    expected = (
+        r"expected files named ja_sentence_01\.wav, ja_sentence_02\.wav, ja_sentence_03\.wav, … \(15 in all\)"
+    )
+    with pytest.raises(SentenceUnitError, match=expected):
+        sentence_bank_from_folder(empty, paragraphs, out)
+    (empty / STRAY_WAV).write_bytes((takes_folder / STRAY_WAV).read_bytes())
+    with pytest.raises(SentenceUnitError, match=r"its \.wav files have other names: warmup\.wav"):
+        sentence_bank_from_folder(empty, paragraphs, out)
+    (empty / SILENT_TAKE).write_bytes((takes_folder / SILENT_TAKE).read_bytes())
+    with pytest.raises(SentenceUnitError, match=r"No take .* can be used, so no bank was written\. .*silent"):
+        sentence_bank_from_folder(empty, paragraphs, out)
+    with pytest.raises(SentenceUnitError, match="folder of their own"):
+        sentence_bank_from_folder(takes_folder, paragraphs, takes_folder)
+    with pytest.raises(SentenceUnitError, match="does not exist"):
+        sentence_bank_from_folder(tmp_path / "nowhere", paragraphs, out)
+    assert not out.exists()
+
+
+def test_english_paragraphs_and_reclists_are_refused_with_what_to_use_instead(tmp_path: Path) -> None:
+    with pytest.raises(SentenceUnitError, match="ARPAsing reclist"):
+        sentence_bank_from_folder(tmp_path, load_prompt_set("en-paragraph"), tmp_path / "bank")
+    with pytest.raises(SentenceUnitError, match=r"ja-cv is a cv reclist.*voicestudio oto"):
+        sentence_bank_from_folder(tmp_path, load_prompt_set("ja-cv"), tmp_path / "bank")
     assert list(tmp_path.iterdir()) == []

@@ -1,6 +1,7 @@
 """The aligner contract: a recording and the text said in it → where each phone starts and ends."""
 
-from typing import Protocol
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
@@ -21,4 +22,19 @@ class Aligner(Protocol):
         self, samples: npt.NDArray[np.float32], sample_rate_hz: int, text: str, language: Language
     ) -> Alignment:
         """The phones of `text` in `samples` (mono), covering the whole recording from 0 ms to its end."""
+        ...
+
+
+@runtime_checkable
+class PhonemeAligner(Aligner, Protocol):
+    """An aligner that also takes the phones themselves, for a take the dictionary would read otherwise."""
+
+    def align_phonemes(
+        self,
+        samples: npt.NDArray[np.float32],
+        sample_rate_hz: int,
+        phonemes: Sequence[str],
+        language: Language,
+    ) -> Alignment:
+        """`phonemes`, spoken as given, in `samples` (mono), covering the whole recording."""
         ...

@@ -9,6 +9,11 @@ File names (safe on Windows, and in Shift-JIS for UTAU): a CV unit is its kana a
 head `- か` is `_か.wav` (UTAU's `_` marks a mora sung from a rest); VC `a k` is `a_k.wav`, VCV
 `a か` is `a_か.wav`; a tail `a R` is `a_end.wav`, since `a_R` and the VC `a_r` are one name to
 Windows. Kana that Shift-JIS lacks (ゔ) are written in katakana (ヴ); any other clash gets `~2`.
+
+`sentence_bank_from_folder` does it all for a folder of ja-paragraph takes: load, align by the prompts'
+phonemes, pick, cut, and write oto.ini. Aliases spell ゔ as ヴ (`ゔぁ` → `ヴぁ`, `ゔ` → `ヴ`): Shift-JIS has
+no hiragana ゔ, and this is how UTAU reclists and OpenUTAU write those morae (its romaji lyrics turn `va`
+into ヴぁ; its JA CVVC phonemizer lists `v=ヴ,ヴぁ,ヴぃ,…`), so lyrics typed there find the unit.
 """
 
 from __future__ import annotations
@@ -18,25 +23,39 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
+from voicestudio.align.dtw import DtwAligner
+from voicestudio.align.take import PhonemeAligner
 from voicestudio.audio.analysis import f0_track_hz, frame_rms_dbfs
 from voicestudio.audio.io import resample, write_wav_atomic
+from voicestudio.audio.validate import load_take
 from voicestudio.domain.alignment import Alignment
+from voicestudio.domain.language import Language
 from voicestudio.domain.oto import OtoEntry
 from voicestudio.domain.progress import Progress, ProgressCallback, ignore_progress
+from voicestudio.domain.prompts import Prompt, PromptSet, PromptSetKind
 from voicestudio.errors import VoicestudioError
 from voicestudio.files import WINDOWS_FORBIDDEN_CHARS, is_windows_device_name
-from voicestudio.oto.generate import generate_oto
+from voicestudio.oto.generate import LOW_CONFIDENCE, generate_oto
+from voicestudio.oto.ini import OtoEncoding, normalize_encoding, write_oto_ini
 from voicestudio.oto.phones import VOWELS, is_devoiced, is_pause
-from voicestudio.oto.units import HEAD_PREFIX, UnitKind, UnitRequest, UnitStyle, morae_to_units
+from voicestudio.oto.units import (
+    HEAD_PREFIX,
+    PAUSE_MORAE,
+    UnitKind,
+    UnitRequest,
+    UnitStyle,
+    morae_to_units,
+)
 from voicestudio.text.errors import KanaError
 from voicestudio.text.kana import phonemes_to_morae, to_katakana
+from voicestudio.text.prompts import load_prompt_set, prompt_units
 
 # --- scoring ---
 FRAME_MS: Final = 5.0  # level and f0 frames of the vowel analysis
@@ -61,6 +80,14 @@ HEAD_FILE_PREFIX: Final = "_"
 DUPLICATE_MARK: Final = "~"
 FILE_ENCODING: Final = "cp932"  # UTAU reads names and oto.ini in Shift-JIS
 _BARE_VOWELS: Final = frozenset("あいうえお")
+# --- a bank from a folder ---
+OTO_FILE_NAME: Final = "oto.ini"
+WAV_SUFFIX: Final = ".wav"
+ALIGN_STAGE: Final = "align"
+CUT_STAGE: Final = "cut"
+COVERAGE_SET: Final = "ja-cv"  # a bank's coverage counts the morae of this reclist (its breath left out)
+EXPECTED_NAMES_SHOWN: Final = 3  # prompt file names an error about a folder without takes lists
+ALIAS_SPELLING: Final = {"ゔ": "ヴ"}  # see the module's docstring
 
 FloatArray = npt.NDArray[np.floating]
 
@@ -194,6 +221,201 @@ def write_sentence_units(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return tuple(entries)
+
+
+# --- a bank from a folder of takes -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedTake:
+    """A take left out of the bank, and why, in words that say what to do."""
+
+    wav_name: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class SentenceBank:
+    """A bank cut from sentence takes: its oto entries (in the unit files), what it used, lacks, left out.
+
+    `covered_morae` and `missing_morae` split the morae of ja-cv (COVERAGE_SET) by whether a CV unit was
+    cut for them; `unstorable_aliases` lists units left out because the oto.ini's encoding cannot store them.
+    """
+
+    folder: Path
+    oto_path: Path
+    entries: tuple[OtoEntry, ...]
+    chosen: tuple[UnitCandidate, ...]  # where each entry was cut from (same order), in its take's times
+    takes_used: tuple[str, ...]
+    skipped: tuple[SkippedTake, ...]
+    ignored: tuple[str, ...]  # .wav files in the folder that are no prompt of the set
+    covered_morae: tuple[str, ...]
+    missing_morae: tuple[str, ...]
+    low_confidence_count: int  # entries below LOW_CONFIDENCE
+    unstorable_aliases: tuple[str, ...] = ()
+
+    @property
+    def morae_total(self) -> int:
+        return len(self.covered_morae) + len(self.missing_morae)
+
+
+def sentence_bank_from_folder(
+    folder: Path,
+    prompt_set: PromptSet,
+    out_folder: Path,
+    style: UnitStyle = "cv",
+    *,
+    head: bool = False,
+    encoding: OtoEncoding = "cp932",
+    aligner: PhonemeAligner | None = None,
+    on_progress: ProgressCallback = ignore_progress,
+) -> SentenceBank:
+    """Cut the best unit instances out of the paragraph takes in `folder` into `out_folder`, with its oto.ini.
+
+    A take is the wav named by a prompt's `wav_name`; other wavs are ignored (and listed), a take that
+    cannot be read or aligned is skipped (with why). Progress stages: "align" per take, "cut" per unit.
+    Raises SentenceUnitError, before anything is written, for a folder without a usable take.
+    """
+    codec = normalize_encoding(encoding)
+    _check_paragraph_set(prompt_set)
+    found, ignored = _prompt_takes(Path(folder), prompt_set)
+    out_folder = Path(out_folder)
+    if out_folder.resolve() == Path(folder).resolve():
+        raise SentenceUnitError(
+            f"{out_folder} holds the takes: write the bank's units to a folder of their own, e.g. "
+            f"{Path(folder) / 'bank'}."
+        )
+    takes, skipped = _aligned_takes(found, prompt_set.language, aligner or DtwAligner(), on_progress)
+    if not takes:
+        reasons = " ".join(skip.reason for skip in skipped)
+        raise SentenceUnitError(f"No take in {folder} can be used, so no bank was written. {reasons}")
+    chosen = pick_best(units_from_sentences(takes, style, head=head))
+    unstorable = [c.alias for c in chosen if not _storable(_utau_alias(c.alias), codec)]
+    chosen = [c for c in chosen if c.alias not in unstorable]
+
+    def cut_progress(progress: Progress) -> None:
+        on_progress(Progress(CUT_STAGE, progress.done, progress.total, progress.item))
+
+    cut = write_sentence_units(takes, chosen, out_folder, on_progress=cut_progress)
+    entries = tuple(replace(entry, alias=_utau_alias(entry.alias)) for entry in cut)
+    oto_path = out_folder / OTO_FILE_NAME
+    write_oto_ini(oto_path, entries, codec)
+    covered, missing = _coverage({c.alias for c in chosen if c.kind == "cv"})
+    return SentenceBank(
+        folder=out_folder,
+        oto_path=oto_path,
+        entries=entries,
+        chosen=tuple(chosen),
+        takes_used=tuple(take.wav_name for take in takes),
+        skipped=tuple(skipped),
+        ignored=tuple(ignored),
+        covered_morae=covered,
+        missing_morae=missing,
+        low_confidence_count=sum(entry.confidence < LOW_CONFIDENCE for entry in entries),
+        unstorable_aliases=tuple(unstorable),
+    )
+
+
+def _check_paragraph_set(prompt_set: PromptSet) -> None:
+    """Only Japanese paragraph sets give UTAU units: English needs an ARPAsing reclist, reclists `oto`."""
+    if prompt_set.language is not Language.ja:
+        raise SentenceUnitError(
+            f"{prompt_set.name} is not a Japanese prompt set, and UTAU units are cut from Japanese "
+            "sentences only. For an English UTAU bank record an ARPAsing reclist (en-arpasing) and make "
+            "its oto.ini with `voicestudio oto`."
+        )
+    if prompt_set.kind is not PromptSetKind.paragraph:
+        raise SentenceUnitError(
+            f"{prompt_set.name} is a {prompt_set.kind} reclist, not a paragraph set: make its oto.ini with "
+            "`voicestudio oto`, or pass a paragraph set such as ja-paragraph."
+        )
+
+
+def _prompt_takes(folder: Path, prompt_set: PromptSet) -> tuple[list[tuple[Path, Prompt]], list[str]]:
+    """The folder's wavs named by a prompt (in the set's order, name case ignored) and the other wavs."""
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist"
+        raise SentenceUnitError(f"{folder} {what}. Point to the folder that holds your recorded sentences.")
+    try:
+        wavs = sorted(
+            path
+            for path in folder.iterdir()
+            if path.suffix.lower() == WAV_SUFFIX and not path.name.startswith(".") and path.is_file()
+        )
+    except OSError as e:
+        raise SentenceUnitError(
+            f"{folder} cannot be read ({e.strerror or e}). Allow the studio to read it, then try again."
+        ) from None
+    by_name = {path.name.casefold(): path for path in wavs}
+    found = [
+        (by_name[prompt.wav_name.casefold()], prompt)
+        for prompt in prompt_set.prompts
+        if prompt.wav_name.casefold() in by_name
+    ]
+    taken = {path for path, _ in found}
+    ignored = [path.name for path in wavs if path not in taken]
+    if not found:
+        names = [prompt.wav_name for prompt in prompt_set.prompts]
+        shown = ", ".join(names[:EXPECTED_NAMES_SHOWN]) + (", …" if len(names) > EXPECTED_NAMES_SHOWN else "")
+        others = (
+            f" (its .wav files have other names: {', '.join(ignored[:EXPECTED_NAMES_SHOWN])})"
+            if ignored
+            else ""
+        )
+        raise SentenceUnitError(
+            f"{folder} holds no take of {prompt_set.name}{others}: expected files named {shown} "
+            f"({len(names)} in all). Record the prompts (`voicestudio prompts show {prompt_set.name}`) "
+            "or point to the folder that holds them."
+        )
+    return found, ignored
+
+
+def _aligned_takes(
+    found: Sequence[tuple[Path, Prompt]],
+    language: Language,
+    aligner: PhonemeAligner,
+    on_progress: ProgressCallback,
+) -> tuple[list[SentenceTake], list[SkippedTake]]:
+    """Each take loaded and aligned by its prompt's phonemes; one that cannot be is skipped with why."""
+    takes: list[SentenceTake] = []
+    skipped: list[SkippedTake] = []
+    for done, (path, prompt) in enumerate(found, start=1):
+        try:
+            clip = load_take(path)
+            alignment = aligner.align_phonemes(clip.samples, clip.sample_rate_hz, prompt.phonemes, language)
+        except VoicestudioError as e:
+            skipped.append(SkippedTake(path.name, e.message))
+        else:
+            takes.append(
+                SentenceTake(path.name, clip.samples, clip.sample_rate_hz, prompt.phonemes, alignment)
+            )
+        on_progress(Progress(ALIGN_STAGE, done, len(found), path.name))
+    return takes, skipped
+
+
+def _utau_alias(alias: str) -> str:
+    """The alias as the bank writes it: ゔ as ヴ (see the module's docstring)."""
+    return "".join(ALIAS_SPELLING.get(char, char) for char in alias)
+
+
+def _storable(alias: str, codec: OtoEncoding) -> bool:
+    try:
+        alias.encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _coverage(cv_aliases: set[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The morae of COVERAGE_SET with a CV unit among `cv_aliases` and those without, in the set's order."""
+    reclist = load_prompt_set(COVERAGE_SET)
+    morae = dict.fromkeys(
+        mora
+        for prompt in reclist.prompts
+        for mora in prompt_units(prompt, reclist.language)
+        if mora not in PAUSE_MORAE
+    )
+    return tuple(m for m in morae if m in cv_aliases), tuple(m for m in morae if m not in cv_aliases)
 
 
 # --- which units a sentence holds --------------------------------------------------------------

@@ -25,12 +25,14 @@ from voicestudio.text.kana import (
     romaji_to_kana,
     split_morae,
     to_hiragana,
+    to_katakana,
 )
 
 UnitKind = Literal["cv", "vcv", "vc", "head", "tail"]
 UnitStyle = Literal["cv", "vcv", "cvvc"]
 FileStyle = Literal["auto", "cv", "vcv", "cvvc"]
 
+READING_PAUSE: Final = "、"  # how `file_reading` writes a rest
 HEAD_PREFIX: Final = "- "  # a unit sung after a rest: `- か`
 TAIL_SUFFIX: Final = " R"  # a vowel released into a rest: `a R`
 VCV_MARK: Final = "_"  # VCV and CVVC reclist names start with it: `_あかさ.wav`
@@ -120,6 +122,18 @@ def morae_to_units(morae: Sequence[str] | str, style: UnitStyle, head: bool = Fa
     return _units(_phrases(text, text), style, head)
 
 
+def file_reading(wav_name: str) -> str:
+    """What a reclist recording says, as katakana with 、 at rests: `_あかさ.wav` → アカサ, `ka.wav` → カ.
+
+    The text to align the recording against; raises `UnitNameError` for names that are not morae.
+    """
+    try:
+        written = _written_morae(_stem(wav_name))
+    except KanaError as e:
+        raise _not_morae(wav_name, e) from None
+    return "".join(_katakana_of(mora) for mora in written)
+
+
 # --- reading morae -------------------------------------------------------------------------------
 
 
@@ -139,10 +153,14 @@ def _phrases(text: str, source: str) -> list[_Phrase]:
     try:
         return _phrases_of(_written_morae(text), source)
     except KanaError as e:
-        raise UnitNameError(
-            f"{source!r} is not a string of Japanese morae ({e}) Name recordings by their reading, "
-            "as reclists do: ka.wav, か.wav, _あかさ.wav, ka_ki_ku.wav."
-        ) from None
+        raise _not_morae(source, e) from None
+
+
+def _not_morae(source: str, error: KanaError) -> UnitNameError:
+    return UnitNameError(
+        f"{source!r} is not a string of Japanese morae ({error}) Name recordings by their reading, "
+        "as reclists do: ka.wav, か.wav, _あかさ.wav, ka_ki_ku.wav."
+    )
 
 
 def _phrases_of(written: Sequence[str], source: str) -> list[_Phrase]:
@@ -181,6 +199,15 @@ def _written_morae(text: str) -> list[str]:
 def _romaji_of(kana_mora: str) -> str:
     """A romaji alias for one mora: the table's spelling; pauses stay what they are."""
     return kana_mora if kana_mora in PAUSE_MORAE else kana_to_romaji(kana_mora)
+
+
+def _katakana_of(mora: str) -> str:
+    """One mora of `_written_morae` as katakana; rests become 、 and any long-vowel mark ー."""
+    if mora in PAUSE_MORAE:
+        return READING_PAUSE
+    if mora in _LONG_VOWELS or mora == "-":
+        return LONG_VOWEL
+    return to_katakana(mora if any(_is_kana(char) for char in mora) else romaji_to_kana(mora))
 
 
 def _mora_phones(text: str, phrase: Sequence[_Mora], source: str) -> tuple[str, ...]:

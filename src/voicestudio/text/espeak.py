@@ -34,6 +34,7 @@ _EVENT_PHONEME = 7
 _POS_CHARACTER = 1
 _CHARS_UTF8 = 1
 _PHONEMES_IPA = 0x02
+_PHONEME_INPUT = 0x100  # espeakPHONEMES: [[...]] in the text holds phoneme mnemonics
 _EE_OK = 0
 
 
@@ -174,12 +175,10 @@ class _Engine:
             raise EspeakUnavailable(f"eSpeak NG has no voice {voice!r}; list them with `espeak-ng --voices`.")
         self._voice = voice
 
-    def synthesize(self, text: str) -> _Collector:
+    def synthesize(self, text: str, flags: int = _CHARS_UTF8) -> _Collector:
         encoded = text.encode() + b"\0"
         self.collector = collector = _Collector()
-        status = self.library.espeak_Synth(
-            encoded, len(encoded), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
-        )
+        status = self.library.espeak_Synth(encoded, len(encoded), 0, _POS_CHARACTER, 0, flags, None, None)
         self.library.espeak_Synchronize()
         if collector.error is not None:
             raise collector.error
@@ -244,14 +243,16 @@ def text_to_ipa(text: str, voice: str = "en-us") -> list[str]:
         return engine.text_to_phonemes(text, _PHONEMES_IPA)
 
 
-def synthesize_with_phones(text: str, voice: str = "en-us") -> EspeakSpeech:
-    """Speak `text` and return the audio with the true start of every phone (from espeak's phoneme events)."""
+def synthesize_with_phones(text: str, voice: str = "en-us", *, phoneme_input: bool = False) -> EspeakSpeech:
+    """Speak `text` and return the audio with the true start of every phone (from espeak's phoneme events).
+
+    With `phoneme_input`, eSpeak phoneme mnemonics inside `[[...]]` are spoken as written ("[[h@l'oU]]")."""
     if not text.strip():
         raise ValueError("there is no text to speak")
     with _lock:
         engine = _engine()
         engine.select_voice(voice)
-        collector = engine.synthesize(text)
+        collector = engine.synthesize(text, _CHARS_UTF8 | (_PHONEME_INPUT if phoneme_input else 0))
         sample_rate_hz = engine.sample_rate_hz
     pcm = np.concatenate(collector.chunks) if collector.chunks else np.zeros(0, dtype=np.int16)
     samples = (pcm.astype(np.float32) / 32768.0).astype(np.float32)
