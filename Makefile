@@ -5,8 +5,9 @@ PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 DEBIAN_PACKAGES := espeak-ng libespeak-ng1 htsengine sox libsndfile1 fonts-dejavu-core
-# The browser tests drive Debian's chromium (playwright never downloads one).
-TEST_DEBIAN_PACKAGES := chromium
+# The browser tests drive Debian's chromium (playwright never downloads one); the font draws kana in
+# their screenshots.
+TEST_DEBIAN_PACKAGES := chromium fonts-ipafont-gothic
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -36,6 +37,7 @@ install-test: test-system-packages $(TEST_STAMP)
 
 run: install
 	$(VENV)/bin/voicestudio doctor
+	$(VENV)/bin/voicestudio serve --host $(HOST) --port $(PORT)
 
 lint: install-test
 	$(VENV)/bin/ruff check src tests bench

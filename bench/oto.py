@@ -206,12 +206,12 @@ def write_folder(takes: Iterable[Take], folder: Path) -> list[Take]:
 # --- the timed call ------------------------------------------------------------------------------
 
 
-def timed(folder: Path) -> FolderRun:
-    """`oto_for_folder` on `folder` with its defaults (as `voicestudio oto` calls it), wall-clock timed."""
+def timed(folder: Path, refine: bool = False) -> FolderRun:
+    """`oto_for_folder` on `folder` as `voicestudio oto [--refine]` calls it, wall-clock timed."""
     load_before = os.getloadavg()[0]
     cpu_before = _cpu_s()
     started = time.perf_counter()
-    result = oto_for_folder(folder)
+    result = oto_for_folder(folder, refine=refine)
     wall_s = time.perf_counter() - started
     cpu_s = _cpu_s() - cpu_before
     return FolderRun(
@@ -351,8 +351,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="voicestudio-bench-oto-") as root:
         for number, condition in enumerate(conditions):
             takes = write_folder(condition.takes, Path(root) / f"condition{number}")
-            run = timed(Path(root) / f"condition{number}")
-            body.append(row(condition, run, score(takes, run.entries)))
+            for refine in (True, False):
+                run = timed(Path(root) / f"condition{number}", refine)
+                label = replace(condition, label=condition.label + ("" if refine else ", --no-refine"))
+                body.append(row(label, run, score(takes, run.entries)))
 
     print(f"{date.today().isoformat()} — {machine()}; first {len(prompts)} prompts of ja-cv")
     print(

@@ -22,3 +22,12 @@ def wait_for_job(store: JobStore, job_id: str, arrived: Callable[[Job], bool], w
 
 def finished(store: JobStore, job_id: str) -> Job:
     return wait_for_job(store, job_id, lambda job: job.is_finished, "finished")
+
+
+def eventually(holds: Callable[[], bool], what: str) -> None:
+    """Return once `holds()`; AssertionError naming `what` if it never does (a respawn takes seconds)."""
+    give_up = time.monotonic() + GIVE_UP_AFTER_S
+    while not holds():
+        if time.monotonic() > give_up:
+            raise AssertionError(f"{what} never happened")
+        time.sleep(0.05)

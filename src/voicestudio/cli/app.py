@@ -12,7 +12,9 @@ from voicestudio import __version__
 from voicestudio.align.take import align_take_file
 from voicestudio.cli.check import check_command
 from voicestudio.cli.errors import run_reporting_errors
+from voicestudio.cli.oto import Reclist, TextEncoding, oto_command
 from voicestudio.cli.prompts import print_prompt_set, prompt_sets_table
+from voicestudio.cli.voicebank import BankRequest, build_voicebank_command
 from voicestudio.doctor import run_checks
 from voicestudio.domain import Language
 from voicestudio.text.prompts import load_prompt_set
@@ -57,14 +59,113 @@ def check(
 @app.command()
 def align(
     wav: Annotated[Path, typer.Argument(help="The recorded take.")],
-    text: Annotated[str, typer.Option("--text", help="What was said, as written (kana/kanji or words).")],
     out: Annotated[Path, typer.Option("--out", help="Where to write the phones: FILE.TextGrid or FILE.lab.")],
+    text: Annotated[
+        str | None, typer.Option("--text", help="What was said, as written (kana/kanji or words).")
+    ] = None,
+    phonemes: Annotated[
+        str | None,
+        typer.Option(
+            "--phonemes",
+            help='What was said as phones, spoken exactly so: "k o N n i ch i w a" (pyopenjtalk names) '
+            'or "HH AH0 L OW1" (ARPAbet); pau for a pause.',
+        ),
+    ] = None,
     lang: Annotated[Language, typer.Option("--lang", help="The take's language.")] = Language.ja,
 ) -> None:
-    """Find where each phone of TEXT starts and ends in WAV."""
-    alignment = align_take_file(wav, text, lang, out)
+    """Find where each phone of TEXT (or of PHONEMES) starts and ends in WAV."""
+    if (text is None) == (phonemes is None):
+        raise typer.BadParameter(
+            "give exactly one of them: --text for what was said as written, --phonemes for its phones.",
+            param_hint="'--text' / '--phonemes'",
+        )
+    phones = phonemes.split() if phonemes is not None else None
+    alignment = align_take_file(wav, text, lang, out, phonemes=phones)
     low = sum(1 for segment in alignment.segments if segment.score < LOW_SCORE)
     console.print(f"Wrote {len(alignment.segments)} phones to {out} ({low} with a low score).")
+
+
+@app.command()
+def oto(
+    folder: Annotated[
+        Path, typer.Argument(help="The folder of reclist recordings (ka.wav, _あかさ.wav, ...).")
+    ],
+    reclist: Annotated[
+        Reclist, typer.Option("--reclist", help="Units per file: auto reads each name; or cv, vcv, cvvc.")
+    ] = Reclist.auto,
+    head: Annotated[bool, typer.Option("--head", help="Name CV units as sung after a rest: '- ka'.")] = False,
+    encoding: Annotated[
+        TextEncoding, typer.Option("--encoding", help="shift_jis for UTAU, utf-8 for OpenUTAU.")
+    ] = TextEncoding.shift_jis,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Where to write it (default: FOLDER/oto.ini).")
+    ] = None,
+    refine: Annotated[
+        bool,
+        typer.Option(
+            "--refine/--no-refine", help="Re-place boundaries with models of your own voice (default on)."
+        ),
+    ] = True,
+) -> None:
+    """Write an oto.ini for every .wav in FOLDER, named by what it says, and list what wants a look."""
+    raise typer.Exit(oto_command(folder, reclist, head, encoding, out, console, refine))
+
+
+@app.command("build-voicebank")
+def build_voicebank(
+    folder: Annotated[Path, typer.Argument(help="The folder of recordings, with its oto.ini if it has one.")],
+    name: Annotated[str, typer.Option("--name", help="The voicebank's name, as singers see it.")],
+    out: Annotated[Path, typer.Option("--out", help="The zip to write, e.g. BANK.zip.")],
+    author: Annotated[str, typer.Option("--author", help="Who recorded it.")] = "",
+    lang: Annotated[Language, typer.Option("--lang", help="The bank's language.")] = Language.ja,
+    encoding: Annotated[
+        TextEncoding, typer.Option("--encoding", help="Text files: shift_jis for UTAU, utf-8 for OpenUTAU.")
+    ] = TextEncoding.shift_jis,
+    icon: Annotated[Path | None, typer.Option("--icon", help="A picture for the bank (PNG).")] = None,
+    reclist: Annotated[
+        Reclist, typer.Option("--reclist", help="Without an oto.ini: units per file (auto, cv, vcv, cvvc).")
+    ] = Reclist.auto,
+    head: Annotated[bool, typer.Option("--head", help="Without an oto.ini: CV units as '- ka'.")] = False,
+) -> None:
+    """Package FOLDER as a voicebank zip for UTAU and OpenUTAU; without an oto.ini, make one first."""
+    request = BankRequest(folder, name, out, author, lang, encoding, icon, reclist, head)
+    raise typer.Exit(build_voicebank_command(request, console))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on; 0.0.0.0 for every one.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
+    data_dir: Annotated[
+        Path,
+        typer.Option(
+            "--data-dir", envvar="VOICESTUDIO_DATA_DIR", help="Where the database and recordings live."
+        ),
+    ] = Path("data"),
+) -> None:
+    """Start the web studio (and its worker) at http://HOST:PORT/."""
+    from voicestudio.cli.serve import serve_studio  # the web stack loads only for this command
+
+    serve_studio(host, port, data_dir)
+
+
+@app.command("oto-sentences")
+def oto_sentences(
+    folder: Annotated[Path, typer.Argument(help="The folder of paragraph takes (ja_sentence_01.wav, ...).")],
+    prompts: Annotated[str, typer.Option("--prompts", help="The set they read: ja-paragraph.")],
+    out: Annotated[Path, typer.Option("--out", help="The bank folder to write: unit wavs and oto.ini.")],
+    style: Annotated[str, typer.Option("--style", help="Units: cv, or cvvc (CV + VC + tails).")] = "cv",
+    head: Annotated[bool, typer.Option("--head", help="Add '- か' heads (after rests).")] = False,
+    encoding: Annotated[
+        TextEncoding, typer.Option("--encoding", help="oto.ini: shift_jis for UTAU, utf-8 for OpenUTAU.")
+    ] = TextEncoding.shift_jis,
+) -> None:
+    """Cut the best instance of each unit out of read sentences into a bank folder, with its oto.ini."""
+    from voicestudio.cli.sentences import oto_sentences_command  # loads the aligner only for this command
+
+    raise typer.Exit(oto_sentences_command(folder, prompts, out, style, head, encoding, console))
 
 
 @prompts_app.command("list")

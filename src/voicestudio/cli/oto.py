@@ -34,14 +34,22 @@ class TextEncoding(StrEnum):
 
 
 def oto_command(
-    folder: Path, reclist: Reclist, head: bool, encoding: TextEncoding, out: Path | None, console: Console
+    folder: Path,
+    reclist: Reclist,
+    head: bool,
+    encoding: TextEncoding,
+    out: Path | None,
+    console: Console,
+    refine: bool = True,
 ) -> int:
     """Write the folder's oto.ini (DIR/oto.ini unless `out`), then say what wants a look; exit code 0."""
     target = folder / OTO_NAME if out is None else out
     codec = normalize_encoding(encoding.value)
     check_writable(folder, reclist, head, codec, target)
     with progress_bar("oto", console) as on_progress:
-        result = oto_for_folder(folder, file_style(reclist), head=head, on_progress=on_progress)
+        result = oto_for_folder(
+            folder, file_style(reclist), head=head, refine=refine, on_progress=on_progress
+        )
     write_oto_ini(target, result.entries, codec)
     lines, files = len(result.entries), result.file_count
     console.print(

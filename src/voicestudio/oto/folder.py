@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
-from typing import Final
+from typing import Final, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -25,8 +26,10 @@ from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # u
 from voicestudio.align.aligner import Aligner, AlignmentFailed
 from voicestudio.align.dtw import DtwAligner
 from voicestudio.align.reference import PhonemeError, ReferenceSpeech, synthesize_kana, synthesize_reference
+from voicestudio.align.refine import refine_alignments
 from voicestudio.audio.analysis import leading_silence_ms, trailing_silence_ms
 from voicestudio.audio.errors import AudioError
+from voicestudio.audio.io import AudioClip
 from voicestudio.audio.validate import load_take
 from voicestudio.domain import (
     Alignment,
@@ -48,6 +51,9 @@ LISTED_NAMES_MAX: Final = 10  # bad names shown in an error before "and N more"
 POOL_THREADS: Final = max(2, min(4, (os.cpu_count() or 1) + 1))  # a file waits on hts part of the time
 VOICE_MARGIN_MS: Final = 300.0  # silence kept around the voice for the aligner: about the reference's own
 SILENCE: Final = "sil"
+REFINE_ITERATIONS: Final = 1  # bench/refine.py: one round of re-estimation is best, more drift
+
+_T = TypeVar("_T")
 
 
 class OtoFolderError(VoicestudioError):
@@ -136,11 +142,14 @@ def oto_for_folder(
     *,
     head: bool = False,
     aligner: Aligner | None = None,
+    refine: bool = True,
     on_progress: ProgressCallback = ignore_progress,
 ) -> FolderOto:
     """oto entries for every .wav in `folder` (not its subfolders), each named after its file.
 
-    `style` and `head` are those of `units_for_file`; `aligner` defaults to `reclist_aligner()`.
+    `style` and `head` are those of `units_for_file`; `aligner` defaults to `reclist_aligner()`;
+    `refine` re-places boundaries with the speaker's own phone models (bench/oto.py: vowel onsets of a voice
+    unlike the reference 37 → 32 ms MAE; the same voice unchanged).
     Raises `OtoFolderError` before any audio work when the folder has no recordings or a name is not
     a reading; bad recordings are flagged instead. `on_progress` hears of each file as it finishes.
     """
@@ -149,7 +158,7 @@ def oto_for_folder(
     units = [file_units for _, file_units in planned]
     engine = reclist_aligner() if aligner is None else aligner
     on_progress(Progress(PROGRESS_STAGE, 0, len(wavs)))
-    results = _oto_of_files(wavs, units, engine, on_progress)
+    results = _oto_of_files(wavs, units, engine, on_progress, refine)
     entries = tuple(entry for result in results for entry in result.entries)
     return FolderOto(
         entries=entries,
@@ -195,27 +204,94 @@ def _oto_of_files(
     units: Sequence[Sequence[UnitRequest]],
     aligner: Aligner,
     on_progress: ProgressCallback,
+    refine: bool,
 ) -> list[_FileOto]:
-    """Each file's entries, in file order; progress is reported from the caller's thread as files finish."""
-    results: list[_FileOto | None] = [None] * len(wavs)
+    """Each file's entries, in file order; progress is reported from the caller's thread as files finish.
+
+    With `refine`, every file is aligned first, the speaker's own phone models re-place the boundaries
+    over the whole reclist (`refine_alignments`), and only then are the units cut.
+    """
     with _one_blas_thread(), ThreadPoolExecutor(min(POOL_THREADS, len(wavs))) as pool:
-        futures: dict[Future[_FileOto], int] = {
-            pool.submit(_oto_of_file, wav, file_units, aligner): index
-            for index, (wav, file_units) in enumerate(zip(wavs, units, strict=True))
-        }
-        try:
-            for done, future in enumerate(as_completed(futures), start=1):
-                index = futures[future]
-                results[index] = future.result()
-                on_progress(Progress(PROGRESS_STAGE, done, len(wavs), wavs[index].name))
-        except BaseException:
-            for future in futures:
-                future.cancel()
-            raise
-    return [result for result in results if result is not None]
+        cut_now = not refine
+        aligned = _in_pool(
+            pool,
+            [
+                partial(_align_file, wav, file_units, aligner, cut_now, index)
+                for index, (wav, file_units) in enumerate(zip(wavs, units, strict=True))
+            ],
+            lambda index: on_progress(Progress(PROGRESS_STAGE, index[0], len(wavs), wavs[index[1]].name)),
+        )
+        if cut_now:
+            return [result for result in aligned if isinstance(result, _FileOto)]
+        refined = _refined([result for result in aligned if isinstance(result, _Aligned)])
+        return _in_pool(
+            pool,
+            [
+                partial(_cut, refined.get(index, result), file_units)
+                for index, (result, file_units) in enumerate(zip(aligned, units, strict=True))
+            ],
+            lambda _: None,
+        )
 
 
-def _oto_of_file(wav: Path, units: Sequence[UnitRequest], aligner: Aligner) -> _FileOto:
+def _in_pool(
+    pool: ThreadPoolExecutor, jobs: Sequence[Callable[[], _T]], done: Callable[[tuple[int, int]], None]
+) -> list[_T]:
+    """Run `jobs` on `pool`; results in job order; `done((count, index))` hears of each as it finishes."""
+    futures: dict[Future[_T], int] = {pool.submit(job): index for index, job in enumerate(jobs)}
+    results: dict[int, _T] = {}
+    try:
+        for count, future in enumerate(as_completed(futures), start=1):
+            index = futures[future]
+            results[index] = future.result()
+            done((count, index))
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        raise
+    return [results[index] for index in range(len(jobs))]
+
+
+def _refined(aligned: Sequence[_Aligned]) -> dict[int, _Aligned]:
+    """The aligned files with their boundaries re-placed by the speaker's own phone models, by file index."""
+    if len(aligned) < 2:
+        return {}
+    alignments = refine_alignments(
+        [(item.clip.samples, item.clip.sample_rate_hz) for item in aligned],
+        [item.alignment for item in aligned],
+        iterations=REFINE_ITERATIONS,
+    )
+    return {
+        item.index: replace(item, alignment=_with_scores_of(found, item.alignment))
+        for item, found in zip(aligned, alignments, strict=True)
+    }
+
+
+def _with_scores_of(refined: Alignment, aligned: Alignment) -> Alignment:
+    """The refined boundaries with the aligner's scores, which the oto confidence is calibrated on (the
+    refinement's own scores rate how well the speaker's models fit, on another scale)."""
+    return Alignment(
+        tuple(
+            replace(segment, score=original.score)
+            for segment, original in zip(refined.segments, aligned.segments, strict=True)
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class _Aligned:
+    """A file aligned but not yet cut."""
+
+    index: int
+    wav_name: str
+    clip: AudioClip
+    alignment: Alignment
+
+
+def _align_file(
+    wav: Path, units: Sequence[UnitRequest], aligner: Aligner, cut_now: bool, index: int
+) -> _FileOto | _Aligned:
+    """Load and align one file; cut its units at once unless the reclist is refined first."""
     if not units:  # a breath or rest prompt: nothing to cut
         return _FileOto((), None)
     try:
@@ -224,8 +300,18 @@ def _oto_of_file(wav: Path, units: Sequence[UnitRequest], aligner: Aligner) -> _
     except (AudioError, AlignmentFailed, PhonemeError) as e:
         reason = _without_name(e.message, wav.name)
         return _FileOto(_placeholders(wav.name, units, reason), FlaggedFile(wav.name, reason))
-    entries = generate_oto(wav.name, clip.samples, clip.sample_rate_hz, alignment, units)
-    return _FileOto(tuple(entries), None)
+    aligned = _Aligned(index, wav.name, clip, alignment)
+    return _cut(aligned, units) if cut_now else aligned
+
+
+def _cut(result: _FileOto | _Aligned, units: Sequence[UnitRequest]) -> _FileOto:
+    """The units of an aligned file placed on its audio; a file already settled passes through."""
+    if isinstance(result, _FileOto):
+        return result
+    clip = result.clip
+    return _FileOto(
+        tuple(generate_oto(result.wav_name, clip.samples, clip.sample_rate_hz, result.alignment, units)), None
+    )
 
 
 def _align_voice(

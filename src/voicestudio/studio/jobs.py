@@ -1,0 +1,61 @@
+"""The studio's job kinds; the worker imports this module (WorkerSettings.job_modules) to run them."""
+
+from typing import Final, cast
+
+from sqlalchemy.orm import Session
+
+from voicestudio.domain.jobs import JsonObject
+from voicestudio.jobs import JobContext, JobStore, register
+from voicestudio.studio.oto import check_oto_inputs, generate_project_oto
+from voicestudio.studio.voicebanks import TextEncoding, build_project_voicebank, check_voicebank_inputs
+
+OTO_JOB: Final = "oto"
+VOICEBANK_JOB: Final = "voicebank"
+JOB_MODULE: Final = __name__
+
+
+def queue_oto(session: Session, jobs: JobStore, project_id: str) -> str:
+    """Queue an oto run for the project's current reclist takes; NothingToDo when there are none."""
+    check_oto_inputs(session, project_id)
+    session.rollback()
+    return jobs.create(OTO_JOB, {"project_id": project_id}, project_id)
+
+
+def queue_voicebank(
+    session: Session, jobs: JobStore, project_id: str, name: str | None, encoding: TextEncoding | None
+) -> str:
+    """Queue a voicebank build of the project's oto lines; NothingToDo while it has none."""
+    bank_name = check_voicebank_inputs(session, project_id, name)
+    session.rollback()
+    payload: JsonObject = {"project_id": project_id, "name": bank_name, "encoding": encoding}
+    return jobs.create(VOICEBANK_JOB, payload, project_id)
+
+
+def run_oto_job(payload: JsonObject, ctx: JobContext) -> JsonObject:
+    """Generate the project's oto lines; the result counts lines, files and what wants a look."""
+    summary = generate_project_oto(ctx.sessions, ctx.blobs, str(payload["project_id"]), ctx.progress)
+    return {
+        "lines": summary.line_count,
+        "files": summary.file_count,
+        "low_confidence": summary.low_confidence_count,
+        "flagged": [{"wav_name": flag.wav_name, "reason": flag.reason} for flag in summary.flagged],
+    }
+
+
+def run_voicebank_job(payload: JsonObject, ctx: JobContext) -> JsonObject:
+    """Build the project's voicebank zip; the result names the stored voicebank."""
+    encoding = payload.get("encoding")
+    voicebank_id = build_project_voicebank(
+        ctx.sessions,
+        ctx.blobs,
+        str(payload["project_id"]),
+        ctx.job_id,
+        name=payload.get("name"),
+        encoding=cast(TextEncoding | None, encoding),
+        on_progress=ctx.progress,
+    )
+    return {"voicebank_id": voicebank_id}
+
+
+register(OTO_JOB, run_oto_job)
+register(VOICEBANK_JOB, run_voicebank_job)

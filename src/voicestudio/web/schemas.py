@@ -1,0 +1,251 @@
+"""The JSON the API speaks (see the web API contract), and how the studio's values become it."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from voicestudio.domain import Language, PromptSet, Verdict
+from voicestudio.domain.jobs import Job
+from voicestudio.studio.oto import OtoLine
+from voicestudio.studio.projects import ProjectInfo, PromptState
+from voicestudio.studio.takes import TakeInfo, TakeOutcome
+
+VerdictName = Literal["pass", "warn", "fail"]
+_VERDICT_NAMES: dict[Verdict, VerdictName] = {Verdict.ok: "pass", Verdict.warn: "warn", Verdict.fail: "fail"}
+
+
+class ErrorOut(BaseModel):
+    error: str = Field(description="What is wrong and what to do about it.")
+
+
+class HealthOut(BaseModel):
+    ok: bool
+    version: str
+
+
+class PromptSetSummaryOut(BaseModel):
+    name: str
+    title: str
+    language: Language
+    kind: str
+    prompt_count: int
+
+
+class PromptOut(BaseModel):
+    id: str
+    text: str
+    reading: str
+    phonemes: list[str]
+    wav_name: str
+
+
+class PromptSetOut(BaseModel):
+    name: str
+    title: str
+    language: Language
+    kind: str
+    prompts: list[PromptOut]
+
+
+class ProjectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    language: Language
+    prompt_sets: list[str]
+
+
+class ProjectOut(BaseModel):
+    id: str
+    name: str
+    language: Language
+    prompt_sets: list[str]
+    recorded: int = Field(description="Prompts with a current take (pass or warn).")
+    total: int
+    created_at: datetime
+
+
+class TakeOut(BaseModel):
+    id: str
+    prompt_set: str
+    prompt_id: str
+    wav_name: str
+    sample_rate_hz: int
+    duration_ms: float
+    verdict: VerdictName
+    reasons: list[str]
+    report: dict[str, float | int | None]
+    created_at: datetime
+
+
+class PromptStateOut(BaseModel):
+    prompt_set: str
+    prompt_id: str
+    text: str
+    reading: str
+    wav_name: str
+    take: TakeOut | None
+
+
+class ProjectDetailOut(ProjectOut):
+    prompts: list[PromptStateOut]
+
+
+class TakeUploadOut(BaseModel):
+    take: TakeOut
+    current: bool = Field(description="Whether the take is now the prompt's current take.")
+
+
+class JobOut(BaseModel):
+    id: str
+    kind: str
+    state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    fraction: float
+    stage: str
+    error: str | None
+    result: dict[str, Any] | None
+    attempts: int
+
+
+class JobRefOut(BaseModel):
+    job: JobOut
+
+
+class OtoLineOut(BaseModel):
+    id: str
+    wav_name: str
+    alias: str
+    offset_ms: float
+    consonant_ms: float
+    cutoff_ms: float
+    preutterance_ms: float
+    overlap_ms: float
+    confidence: float
+    note: str
+    edited: bool
+    take_id: str | None
+    duration_ms: float | None
+
+
+class OtoLinesOut(BaseModel):
+    lines: list[OtoLineOut]
+
+
+class OtoTimesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    offset_ms: float
+    consonant_ms: float
+    cutoff_ms: float
+    preutterance_ms: float
+    overlap_ms: float
+
+
+class VoicebankIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    encoding: Literal["shift_jis", "utf-8"] | None = None
+
+
+def prompt_set_summary_out(prompt_set: PromptSet) -> PromptSetSummaryOut:
+    return PromptSetSummaryOut(
+        name=prompt_set.name,
+        title=prompt_set.title,
+        language=prompt_set.language,
+        kind=prompt_set.kind.value,
+        prompt_count=len(prompt_set),
+    )
+
+
+def prompt_set_out(prompt_set: PromptSet) -> PromptSetOut:
+    return PromptSetOut(
+        name=prompt_set.name,
+        title=prompt_set.title,
+        language=prompt_set.language,
+        kind=prompt_set.kind.value,
+        prompts=[
+            PromptOut(id=p.id, text=p.text, reading=p.reading, phonemes=list(p.phonemes), wav_name=p.wav_name)
+            for p in prompt_set.prompts
+        ],
+    )
+
+
+def project_out(project: ProjectInfo) -> ProjectOut:
+    return ProjectOut(
+        id=project.id,
+        name=project.name,
+        language=project.language,
+        prompt_sets=list(project.prompt_sets),
+        recorded=project.recorded,
+        total=project.total,
+        created_at=project.created_at,
+    )
+
+
+def project_detail_out(project: ProjectInfo, prompts: list[PromptState]) -> ProjectDetailOut:
+    return ProjectDetailOut(
+        **project_out(project).model_dump(),
+        prompts=[
+            PromptStateOut(
+                prompt_set=state.prompt_set,
+                prompt_id=state.prompt_id,
+                text=state.text,
+                reading=state.reading,
+                wav_name=state.wav_name,
+                take=take_out(state.take) if state.take is not None else None,
+            )
+            for state in prompts
+        ],
+    )
+
+
+def take_out(take: TakeInfo) -> TakeOut:
+    return TakeOut(
+        id=take.id,
+        prompt_set=take.prompt_set,
+        prompt_id=take.prompt_id,
+        wav_name=take.wav_name,
+        sample_rate_hz=take.sample_rate_hz,
+        duration_ms=take.duration_ms,
+        verdict=_VERDICT_NAMES[take.verdict],
+        reasons=list(take.reasons),
+        report=dict(take.report),
+        created_at=take.created_at,
+    )
+
+
+def upload_out(outcome: TakeOutcome) -> TakeUploadOut:
+    return TakeUploadOut(take=take_out(outcome.take), current=outcome.current)
+
+
+def job_out(job: Job) -> JobOut:
+    return JobOut(
+        id=job.id,
+        kind=job.kind,
+        state=job.state.value,
+        fraction=job.progress_fraction,
+        stage=job.progress_stage,
+        error=job.error_message,
+        result=job.result,
+        attempts=job.attempts,
+    )
+
+
+def line_out(line: OtoLine) -> OtoLineOut:
+    return OtoLineOut(
+        id=line.id,
+        wav_name=line.wav_name,
+        alias=line.alias,
+        offset_ms=line.offset_ms,
+        consonant_ms=line.consonant_ms,
+        cutoff_ms=line.cutoff_ms,
+        preutterance_ms=line.preutterance_ms,
+        overlap_ms=line.overlap_ms,
+        confidence=line.confidence,
+        note=line.note,
+        edited=line.edited,
+        take_id=line.take_id,
+        duration_ms=line.duration_ms,
+    )

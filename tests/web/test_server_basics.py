@@ -1,0 +1,76 @@
+"""Every response is cross-origin isolated (browser WASM threads need it); errors are JSON with a message."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from web.conftest import STATIC_FILES, StudioUnderTest, started_studio
+
+ISOLATION = {
+    "cross-origin-opener-policy": "same-origin",
+    "cross-origin-embedder-policy": "require-corp",
+    "cross-origin-resource-policy": "same-origin",
+}
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioUnderTest]:
+    """No job runs here, so no worker child is started."""
+    with started_studio(tmp_path_factory.mktemp("studio"), worker_processes=0) as started:
+        yield started
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "content_type"),
+    [
+        ("/api/health", 200, "application/json"),
+        ("/", 200, "text/html; charset=utf-8"),
+        ("/static/app.mjs", 200, "text/javascript; charset=utf-8"),
+        ("/static/ort.wasm", 200, "application/wasm"),
+        ("/static/missing.js", 404, "application/json"),
+        ("/api/projects/nothing-here", 404, "application/json"),
+        ("/api/openapi.json", 200, "application/json"),
+    ],
+)
+def test_every_response_is_cross_origin_isolated(
+    studio: StudioUnderTest, path: str, status: int, content_type: str
+) -> None:
+    response = studio.client.get(path)
+    assert response.status_code == status
+    assert response.headers["content-type"] == content_type
+    assert {name: response.headers[name] for name in ISOLATION} == ISOLATION
+    if path.startswith("/static/") and status == 200:
+        assert response.text == STATIC_FILES[path.removeprefix("/static/")]
+
+
+def test_an_unexpected_error_shows_an_id_not_a_traceback(studio: StudioUnderTest) -> None:
+    def explode() -> None:
+        raise RuntimeError("secret internal detail")
+
+    studio.app.add_api_route("/api/test-explode", explode)
+    response = studio.client.get("/api/test-explode")
+    assert response.status_code == 500
+    message = response.json()["error"]
+    assert message.startswith("internal error, id ") and "secret" not in message
+    assert response.headers["cross-origin-embedder-policy"] == "require-corp"
+
+
+def test_the_api_describes_itself(studio: StudioUnderTest) -> None:
+    paths = studio.client.get("/api/openapi.json").json()["paths"]
+    assert "/api/projects/{project_id}/takes" in paths
+    assert "audio/wav" in paths["/api/projects/{project_id}/takes"]["post"]["requestBody"]["content"]
+    assert studio.client.get("/api/docs").status_code == 200
+
+
+def test_a_queued_job_can_be_watched_then_cancelled(studio: StudioUnderTest) -> None:
+    job_id = studio.app.state.studio.jobs.create("oto", {"project_id": "none"})  # no worker runs here
+    with studio.client.websocket_connect(f"/ws/jobs/{job_id}") as socket:
+        first = socket.receive_json()
+    assert (first["id"], first["state"], first["fraction"], first["attempts"]) == (job_id, "queued", 0.0, 0)
+
+    with studio.client.websocket_connect(f"/ws/jobs/{job_id}") as socket:
+        assert socket.receive_json()["state"] == "queued"
+        cancelled = studio.client.post(f"/api/jobs/{job_id}/cancel").json()
+        assert cancelled["state"] == "cancelled"
+        assert socket.receive_json() == cancelled
+        assert socket.receive()["type"] == "websocket.close"
