@@ -23,12 +23,10 @@ import httpx
 import numpy as np
 import numpy.typing as npt
 import soundfile as sf
-from rich.console import Console
-from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from machine import machine
+from machine import machine, print_table
 from voicestudio.align.reference import synthesize_japanese
 from voicestudio.audio.io import resample
 from voicestudio.text.prompts import load_prompt_set
@@ -144,18 +142,7 @@ def main() -> None:
         "`voicestudio serve` on loopback (1 worker process, idle); median wall per round "
         f"{statistics.median(r.wall_s for r in rounds):.2f} s"
     )
-    if args.markdown:
-        print("| " + " | ".join(HEADER) + " |")
-        print("|---" + "|---:" * (len(HEADER) - 1) + "|")
-        for row in body:
-            print("| " + " | ".join(row) + " |")
-        return
-    table = Table(title="take uploads")
-    for column in HEADER:
-        table.add_column(column, justify="left" if column == "round" else "right")
-    for row in body:
-        table.add_row(*row)
-    Console().print(table)
+    print_table(HEADER, body, args.markdown)
 
 
 if __name__ == "__main__":

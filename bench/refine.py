@@ -18,14 +18,12 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from rich.console import Console
-from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from fixtures.speech import natural_english
 from fixtures.stretch import PAD_MS, WORLD_RATE_HZ, stretched_take
-from machine import machine
+from machine import machine, print_table
 from voicestudio.align.dtw import DtwAligner
 from voicestudio.align.metrics import matching_start_errors_ms, summarize_errors_ms
 from voicestudio.align.reference import synthesize_japanese
@@ -186,16 +184,7 @@ def main() -> None:
 
     header = ["condition", "aligner", "boundaries", "mean", "median", "p90", "≤ 20 ms", "≤ 50 ms", "seconds"]
     print(f"{date.today().isoformat()} — {machine()}")
-    if args.markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|---|---" + "|---:" * (len(header) - 2) + "|")
-        for row in body:
-            print("| " + " | ".join(row) + " |")
-        return
-    table = Table(*header)
-    for row in body:
-        table.add_row(*row)
-    Console().print(table)
+    print_table(header, body, args.markdown, text_columns=2)
 
 
 if __name__ == "__main__":
