@@ -4,7 +4,9 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
-DEBIAN_PACKAGES := espeak-ng libespeak-ng1 htsengine sox libsndfile1 fonts-dejavu-core
+DEBIAN_PACKAGES := espeak-ng libespeak-ng1 htsengine sox libsndfile1 fonts-dejavu-core npm
+# The browser libraries the studio serves itself (scripts/vendor-web); remade when the lock file changes.
+VENDOR_STAMP := src/voicestudio/web/static/vendor/versions.json
 # The browser tests drive Debian's chromium (playwright never downloads one); the font draws kana in
 # their screenshots.
 TEST_DEBIAN_PACKAGES := chromium fonts-ipafont-gothic
@@ -24,6 +26,7 @@ $(PY):
 	$(PIP) install -q --upgrade pip
 
 $(STAMP): pyproject.toml | $(PY)
+	$(PIP) install -q torch==2.13.0  # the local CPU build, before anything can ask for a CUDA one
 	$(PIP) install -q -e .
 	touch $@
 
@@ -31,9 +34,12 @@ $(TEST_STAMP): pyproject.toml $(STAMP)
 	$(PIP) install -q -e '.[test,dev]'
 	touch $@
 
-install: system-packages $(STAMP)
+$(VENDOR_STAMP): web/package-lock.json scripts/vendor-web | $(STAMP)
+	./scripts/vendor-web
 
-install-test: test-system-packages $(TEST_STAMP)
+install: system-packages $(STAMP) $(VENDOR_STAMP)
+
+install-test: test-system-packages $(TEST_STAMP) $(VENDOR_STAMP)
 
 run: install
 	$(VENV)/bin/voicestudio doctor

@@ -3,8 +3,10 @@
 Run: `python bench/align.py` (add `--markdown` for a table to paste into bench/RESULTS.md).
 Conditions: Japanese in the reference's own voice; the same re-spoken by WORLD slower/faster and
 lower/higher with 0.5 s of faint noise around it; Japanese read by eSpeak NG's `ja` voice against the
-HTS reference; English by piper `joe` against eSpeak's reference (once with piper's own phone times,
-once with piper's word gaps given to the phone after them, see `gaps_to_next_phone`).
+HTS reference; English by piper `joe` against eSpeak's reference, its true times read from piper's
+per-id durations with each phone starting where the pad before it starts and the space between words
+given to the next word's first consonant (tests/fixtures/piper_phones.py), and once more against piper's
+own alignment (each phone with the pad after it, the space a gap) for comparison.
 Engines: `dtw`; `sphinx` (English only, the dtw engine behind it for unsure takes); `dtw + refine`
 (`voicestudio.align.refine`, trained on all takes of a condition at once) where that module imports.
 """
@@ -126,28 +128,15 @@ def espeak_ja_as_openjtalk(alignment: Alignment) -> Alignment:
     return Alignment(tuple(renamed))
 
 
-def english_cases(texts: list[str], folder: Path) -> Iterator[Case]:
+def english_cases(texts: list[str], folder: Path, piper_timing: bool = False) -> Iterator[Case]:
+    """Piper `joe` reading `texts`; `piper_timing`: the truth as piper's own alignment groups it."""
     for number, text in enumerate(texts):
-        fixture = natural_english(text, folder, f"en_{number}")
+        if piper_timing:
+            fixture = natural_english(text, folder, f"en_{number}_piper", pad_to_next=0.0, word_gaps=True)
+        else:
+            fixture = natural_english(text, folder, f"en_{number}")
         clip = read_audio(fixture.wav_path)
         yield Case(clip.samples, clip.sample_rate_hz, text, Language.en, fixture.alignment)
-
-
-def gaps_to_next_phone(case: Case) -> Case:
-    """The same take with each word gap ("sp") of piper's timing given to the phone after it.
-
-    Piper times a space between words as a symbol of its own (47 ms on average here), but the sound
-    there is not silence: the next word's consonant is already audible (a word-initial fricative's hiss
-    starts 0-120 ms before the phone's piper start), so this truth puts word-initial phones at the gap's
-    start instead."""
-    segments = list(case.truth.segments)
-    joined: list[PhoneSegment] = []
-    for index, segment in enumerate(segments):
-        if index > 0 and segments[index - 1].phone == "sp":
-            joined.append(replace(segment, start_ms=segments[index - 1].start_ms))
-        elif segment.phone != "sp" or index + 1 == len(segments):
-            joined.append(segment)
-    return replace(case, truth=Alignment(tuple(joined)))
 
 
 def _errors(found: Alignment, case: Case) -> npt.NDArray[np.float64]:
@@ -205,9 +194,9 @@ def conditions(ja: list[str], en: list[str], folder: Path) -> Iterator[tuple[str
         label = f"ja, WORLD ×{tempo_factor:g} tempo, {semitones:+g} st, 0.5 s noise pads"
         yield label, list(japanese_cases(ja, (tempo_factor, semitones)))
     yield "ja, eSpeak `ja` voice vs HTS reference", list(espeak_japanese_cases(ja))
-    english = list(english_cases(en, folder))
-    yield "en, piper joe vs eSpeak reference", english
-    yield "en, piper joe, word gaps to the next phone", [gaps_to_next_phone(case) for case in english]
+    yield "en, piper joe vs eSpeak reference", list(english_cases(en, folder))
+    piper_timing = list(english_cases(en, folder, piper_timing=True))
+    yield "en, same, piper's timing (phone + following pad)", piper_timing
 
 
 def main() -> None:

@@ -5,7 +5,13 @@ import itertools
 import soundfile as sf
 
 from fixtures.energy import energy_onset_ms
-from fixtures.piper_phones import phone_spans, symbol_spans
+from fixtures.piper_phones import (
+    PhoneSpan,
+    join_word_gaps,
+    phone_spans,
+    symbol_spans,
+    symbol_spans_around_pads,
+)
 from fixtures.speech import SpeechFixture
 from voicestudio.align.labels import read_lab
 from voicestudio.domain.language import Language
@@ -66,7 +72,7 @@ def test_natural_voice_alignment_covers_its_audio_and_names_espeaks_phones(
     assert natural_phones == espeak_phones
     assert not any(set(p) & {"ˈ", "ˌ", "^", "$", "_"} for p in en_natural_speech.alignment.phones)
     assert segments[0].phone == "sil" and segments[-1].phone == "sil"
-    assert "sp" in en_natural_speech.alignment.phones
+    assert "sp" not in en_natural_speech.alignment.phones  # the space between words sounds: it is no gap
     assert abs(first.start_ms - energy_onset_ms(samples, sample_rate_hz)) <= 40.0
 
 
@@ -90,3 +96,25 @@ def test_piper_symbols_become_phones_even_without_espeaks_names() -> None:
     ]
     named = phone_spans(symbol_spans(symbols), espeak_phones=["h", "ɑː", "t"])
     assert [s.phone for s in named] == ["sil", "h", "ɑː", "pau", "t", "sil"]
+
+
+def test_piper_pads_split_between_their_neighbours_and_word_gaps_join_the_next_consonant() -> None:
+    symbols = [("^", 100, 20), ("k", 50, 40), ("ɪ", 60, 30), (" ", 30, 40), ("f", 50, 20), ("$", 10, 0)]
+    at_start = symbol_spans_around_pads(symbols)
+    piper = symbol_spans_around_pads(symbols, pad_to_next=0.0)
+    middle = symbol_spans_around_pads(symbols, pad_to_next=0.5)
+
+    assert [(s.symbol, s.start_sample, s.end_sample) for s in at_start] == [
+        ("^", 0, 100),
+        ("k", 100, 170),
+        ("ɪ", 170, 270),
+        (" ", 270, 330),
+        ("f", 330, 420),
+        ("$", 420, 450),
+    ]
+    assert [s.end_sample for s in piper] == [120, 210, 300, 370, 440, 450]  # symbol + following pad
+    assert [s.end_sample for s in middle] == [110, 190, 285, 350, 430, 450]
+    gap_before_consonant = [PhoneSpan("ɪ", 170, 270), PhoneSpan("sp", 270, 330), PhoneSpan("f", 330, 420)]
+    gap_before_vowel = [PhoneSpan("k", 170, 270), PhoneSpan("sp", 270, 330), PhoneSpan("ɪ", 330, 420)]
+    assert join_word_gaps(gap_before_consonant) == [PhoneSpan("ɪ", 170, 270), PhoneSpan("f", 270, 420)]
+    assert join_word_gaps(gap_before_vowel) == [PhoneSpan("k", 170, 330), PhoneSpan("ɪ", 330, 420)]

@@ -11,13 +11,14 @@ const PAGES = {
   record: () => import("./recorder.mjs"),
   oto: () => import("./oto.mjs"),
   build: () => import("./build.mjs"),
+  synth: () => import("./synth-page.mjs"),
 };
 
 let current = null; // {key, instance}
 
 async function showProjectNav(route) {
   const nav = document.querySelector("[data-testid=project-nav]");
-  nav.hidden = route.page === "projects";
+  nav.hidden = !route.projectId;
   if (nav.hidden) return;
   for (const link of nav.querySelectorAll("a[data-page]")) {
     link.href = routeHash({ page: link.dataset.page, projectId: route.projectId });

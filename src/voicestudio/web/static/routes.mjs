@@ -1,4 +1,5 @@
-// Hash routes of the single page: #/ (projects), #/projects/ID/record[/SET/PROMPT], …/oto, …/build.
+// Hash routes of the single page: #/ (projects), #/projects/ID/record[/SET/PROMPT], …/oto, …/build,
+// #/synth[/MODEL] (voice models speaking in the browser).
 
 /** The pages that belong to one project. */
 export const PROJECT_PAGES = ["record", "oto", "build"];
@@ -6,6 +7,7 @@ export const PROJECT_PAGES = ["record", "oto", "build"];
 /** "#/projects/ID/record/SET/PROMPT" → {page, projectId, promptSet, promptId}. */
 export function parseRoute(hash) {
   const parts = hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
+  if (parts[0] === "synth") return { page: "synth", modelId: parts[1] ?? null };
   if (parts[0] === "projects" && parts[1] && PROJECT_PAGES.includes(parts[2])) {
     return { page: parts[2], projectId: parts[1], promptSet: parts[3] ?? null, promptId: parts[4] ?? null };
   }
@@ -13,7 +15,8 @@ export function parseRoute(hash) {
 }
 
 /** The hash of a route. */
-export function routeHash({ page, projectId, promptSet, promptId }) {
+export function routeHash({ page, projectId, promptSet, promptId, modelId }) {
+  if (page === "synth") return modelId ? `#/synth/${encodeURIComponent(modelId)}` : "#/synth";
   if (page === "projects" || !projectId) return "#/";
   const tail = promptSet && promptId ? `/${encodeURIComponent(promptSet)}/${encodeURIComponent(promptId)}` : "";
   return `#/projects/${encodeURIComponent(projectId)}/${page}${tail}`;
