@@ -2,8 +2,9 @@
 
 Run: `python bench/oto.py` (add `--markdown` for a table to paste into bench/RESULTS.md).
 The first 100 prompts of `ja-cv` (`a.wav` … `pyu.wav`) spoken by HTS, re-spoken by WORLD slower/lower and
-faster/higher with 0.5 s of faint noise around each take (`--pad-ms` to change), and spoken by eSpeak NG's
-Japanese voice (another engine than the aligner's reference). Each folder goes through `oto_for_folder`,
+faster/higher with 0.5 s of faint noise around each take (`--pad-ms` to change), sung as CV singers do
+(WORLD, +2 st, each vowel held ~1 s), and spoken by eSpeak NG's Japanese voice (another engine than the
+aligner's reference). Each folder goes through `oto_for_folder`,
 the call the CLI makes; the ideal oto is `generate_oto` on the true alignment of the same wav.
 Target: 100 CV wavs in under 5 s on 2 cores.
 """
@@ -21,13 +22,11 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from rich.console import Console
-from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from fixtures.stretch import NOISE_DBFS, PAD_MS, WORLD_RATE_HZ, stretched_take
-from machine import machine
+from fixtures.stretch import NOISE_DBFS, PAD_MS, WORLD_RATE_HZ, held_take, stretched_take
+from machine import machine, print_table
 from voicestudio.align.reference import ReferenceSpeech, synthesize_japanese
 from voicestudio.audio.io import read_audio, write_wav_atomic
 from voicestudio.domain.alignment import Alignment, PhoneSegment
@@ -44,6 +43,8 @@ from voicestudio.text.prompts import load_prompt_set
 FILES = 100
 TARGET_S = 5.0  # for FILES wavs on 2 cores
 STRETCHES = ((1.15, -3.0), (0.85, 3.0))  # (tempo factor, semitones): slower/lower, faster/higher
+HELD_MS = 1000.0  # a CV singer holds the vowel about a second...
+HELD_SEMITONES = 2.0  # ... and sings a little higher than the synthesizer speaks
 SYNTH_THREADS = 4  # hts_engine runs as a process: threads overlap them
 ESPEAK_VOICE = "ja"
 # eSpeak's IPA vowel letters → the Japanese vowel (or ん) a CV mora ends in.
@@ -134,6 +135,19 @@ def respoken(
         takes.append(Take(prompt.wav_name, samples, WORLD_RATE_HZ, truth))
     pace = "slower" if tempo_factor > 1.0 else "faster"
     label = f"WORLD ×{tempo_factor:g} ({pace}), {semitones:+g} st, {pad_ms / 1000.0:g} s pads"
+    return Condition(label, tuple(takes))
+
+
+def held(prompts: Sequence[Prompt], speech: Sequence[ReferenceSpeech], pad_ms: float = PAD_MS) -> Condition:
+    """The HTS takes sung with each vowel (and ん) held `HELD_MS`: WORLD repeats its loudest 30 ms,
+    `HELD_SEMITONES` higher, `pad_ms` of faint noise each side; true times move with the hold."""
+    takes = []
+    for prompt, spoken in zip(prompts, speech, strict=True):
+        samples, truth = held_take(
+            spoken.samples, spoken.sample_rate_hz, spoken.alignment, HELD_MS, HELD_SEMITONES, pad_ms
+        )
+        takes.append(Take(prompt.wav_name, samples, WORLD_RATE_HZ, truth))
+    label = f"held vowels (~{HELD_MS / 1000.0:g} s), WORLD {HELD_SEMITONES:+g} st, {pad_ms / 1000.0:g} s pads"
     return Condition(label, tuple(takes))
 
 
@@ -341,6 +355,7 @@ def main() -> None:
     speech = hts_speech(prompts)
     conditions = [same_voice(prompts, speech)]
     conditions += [respoken(prompts, speech, tempo, st, args.pad_ms) for tempo, st in STRETCHES]
+    conditions.append(held(prompts, speech, args.pad_ms))
     notes: list[str] = []
     if not args.no_espeak:
         try:
@@ -362,16 +377,7 @@ def main() -> None:
     )
     for note in notes:
         print(note)
-    if args.markdown:
-        print("| " + " | ".join(HEADER) + " |")
-        print("|---" + "|---:" * (len(HEADER) - 1) + "|")
-        for cells in body:
-            print("| " + " | ".join(cells) + " |")
-        return
-    table = Table(*HEADER)
-    for cells in body:
-        table.add_row(*cells)
-    Console().print(table)
+    print_table(HEADER, body, args.markdown)
 
 
 if __name__ == "__main__":

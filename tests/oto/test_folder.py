@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 from threadpoolctl import threadpool_info  # type: ignore[import-untyped]
 
-from fixtures.stretch import PAD_MS, WORLD_RATE_HZ, stretched_take
+from fixtures.stretch import PAD_MS, WORLD_RATE_HZ, held_take, stretched_take
 from voicestudio.align.aligner import AlignmentFailed
 from voicestudio.domain import Alignment, Language, PhoneSegment, Progress
 from voicestudio.oto.folder import FolderOto, OtoFolderError, oto_for_folder, speak_reading
@@ -27,6 +27,11 @@ TEMPO = 1.1  # the singer is a little slower than the synthesizer...
 SEMITONES = 2.0  # ... and sings higher
 CV_FILES = ("ka.wav", "shi.wav", "tsu.wav", "a.wav", "ん.wav", "しゃ.wav", "チュ.wav")
 VCV_FILE = "_あさあしあす.wav"
+HELD_CV_FILES = ("ka.wav", "shi.wav", "a.wav", "na.wav", "しゃ.wav", "チュ.wav")
+HELD_CV_MS = 1000.0  # a CV singer holds each mora's vowel about a second
+HELD_VCV_MS = 500.0  # ... a VCV singer each vowel of the string, legato
+HELD_ONSET_MAX_ERROR_MS = 25.0
+HELD_END_MAX_ERROR_MS = 60.0
 
 
 @dataclass(frozen=True)
@@ -64,6 +69,34 @@ def recorded(cv_bank: Bank, vcv_bank: Bank, tmp_path_factory: pytest.TempPathFac
             truth[file.wav_name] = [t * TEMPO + PAD_MS for t in vowel_starts_ms(file.alignment)]
     progress: list[Progress] = []
     return Recorded(folder, truth, oto_for_folder(folder, on_progress=progress.append), progress)
+
+
+@dataclass(frozen=True)
+class Held:
+    """Takes sung with every vowel held, each vowel's true (start, end) per file, and their oto."""
+
+    folder: Path
+    vowels_ms: dict[str, list[tuple[float, float]]]
+    oto: FolderOto
+
+
+@pytest.fixture(scope="session")
+def held(cv_bank: Bank, vcv_bank: Bank, tmp_path_factory: pytest.TempPathFactory) -> Held:
+    """Six CV takes with the vowel held a second (romaji and kana names, a bare vowel, ん) and one VCV
+    string sung legato, each vowel held half a second."""
+    folder = tmp_path_factory.mktemp("held")
+    truth: dict[str, list[tuple[float, float]]] = {}
+    takes = [(file, HELD_CV_MS) for file in cv_bank.files if file.wav_name in HELD_CV_FILES]
+    takes += [(file, HELD_VCV_MS) for file in vcv_bank.files if file.wav_name == VCV_FILE]
+    for file, hold_ms in takes:
+        take, alignment = held_take(file.samples, file.sample_rate_hz, file.alignment, hold_ms)
+        write_take(folder / file.wav_name, take, WORLD_RATE_HZ)
+        truth[file.wav_name] = [
+            (s.start_ms, s.end_ms)
+            for s in alignment.segments
+            if not is_pause(s.phone) and vowel_core(s.phone)
+        ]
+    return Held(folder, truth, oto_for_folder(folder))
 
 
 def vowel_of(unit: UnitRequest) -> int:
@@ -231,3 +264,34 @@ def test_numpy_works_on_one_thread_while_the_folder_runs_and_gets_its_threads_ba
 
     assert during and set(during) == {1}
     assert blas_thread_counts() == before
+
+
+def held_errors_ms(held: Held, names: tuple[str, ...]) -> tuple[list[float], list[float]]:
+    """Per entry of `names`: |found − true| vowel onset, and |cutoff's end − the held vowel's true end|."""
+    onsets, ends = [], []
+    for entry in held.oto.entries:
+        if entry.wav_name not in names:
+            continue
+        unit = next(u for u in units_for_file(entry.wav_name, "auto") if u.alias == entry.alias)
+        start_ms, end_ms = held.vowels_ms[entry.wav_name][vowel_of(unit)]
+        onsets.append(abs(entry.offset_ms + entry.preutterance_ms - start_ms))
+        ends.append(abs(entry.offset_ms - entry.cutoff_ms - end_ms))
+    return onsets, ends
+
+
+def test_a_cv_take_sung_with_its_vowel_held_a_second_gets_the_vowel_s_onset_and_end(held: Held) -> None:
+    onsets_ms, ends_ms = held_errors_ms(held, HELD_CV_FILES)
+    assert len(onsets_ms) == len(HELD_CV_FILES)
+    assert max(onsets_ms) <= HELD_ONSET_MAX_ERROR_MS, onsets_ms
+    # generate_oto ends the cutoff where the vowel stops sounding steady: shi's i some 160 ms early
+    assert float(np.median(ends_ms)) <= HELD_END_MAX_ERROR_MS and max(ends_ms) <= 200.0, ends_ms
+    cv = [entry for entry in held.oto.entries if entry.wav_name in HELD_CV_FILES]
+    assert all(entry.cutoff_ms < -800.0 for entry in cv), cv  # the held vowel is kept, not cut short
+    assert all(entry.confidence > 0.0 for entry in cv), [entry.confidence for entry in cv]
+
+
+def test_a_vcv_string_sung_legato_with_each_vowel_held_lands_on_every_onset(held: Held) -> None:
+    onsets_ms, _ = held_errors_ms(held, (VCV_FILE,))
+    assert len(onsets_ms) == 6
+    assert max(onsets_ms[1:]) <= HELD_ONSET_MAX_ERROR_MS, onsets_ms
+    assert onsets_ms[0] <= 60.0, onsets_ms  # "- あ": the first vowel, out of silence, starts 55 ms early

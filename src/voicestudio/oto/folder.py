@@ -169,8 +169,9 @@ def oto_for_folder(
 
 
 def reclist_aligner() -> DtwAligner:
-    """The aligner for reclist recordings: dtw against each name's reading spoken exactly as written."""
-    return DtwAligner(synthesize=speak_reading)
+    """The aligner for reclist recordings: dtw against each name's reading spoken exactly as written, each
+    vowel and ん free to be held as long as the singer holds it."""
+    return DtwAligner(synthesize=speak_reading, hold_vowels=True)
 
 
 def speak_reading(text: str, language: Language) -> ReferenceSpeech:
