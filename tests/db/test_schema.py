@@ -24,7 +24,7 @@ from voicestudio.db import (
     upgrade_database,
 )
 
-TABLES = {"projects", "takes", "oto_lines", "voicebanks", "jobs", "alembic_version"}
+TABLES = {"projects", "takes", "oto_lines", "voicebanks", "jobs", "consents", "alembic_version"}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -55,7 +55,7 @@ def test_migrations_build_exactly_the_models_schema(engine: Engine) -> None:
         )
         assert differences == []
         assert set(inspect(connection).get_table_names()) == TABLES
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
 
 
 def test_upgrading_an_up_to_date_database_changes_nothing(database_url: str, engine: Engine) -> None:

@@ -144,11 +144,19 @@ def serve(
             "--data-dir", envvar="VOICESTUDIO_DATA_DIR", help="Where the database and recordings live."
         ),
     ] = Path("data"),
+    min_training_audio_s: Annotated[
+        float,
+        typer.Option(
+            "--min-training-audio-s",
+            envvar="VOICESTUDIO_MIN_TRAINING_AUDIO_S",
+            help="Seconds of sentences a neural voice needs before it may be trained.",
+        ),
+    ] = 60.0,
 ) -> None:
     """Start the web studio (and its worker) at http://HOST:PORT/."""
     from voicestudio.cli.serve import serve_studio  # the web stack loads only for this command
 
-    serve_studio(host, port, data_dir)
+    serve_studio(host, port, data_dir, min_training_audio_s)
 
 
 @app.command("oto-sentences")
@@ -166,6 +174,67 @@ def oto_sentences(
     from voicestudio.cli.sentences import oto_sentences_command  # loads the aligner only for this command
 
     raise typer.Exit(oto_sentences_command(folder, prompts, out, style, head, encoding, console))
+
+
+@app.command()
+def train(
+    takes_dir: Annotated[Path, typer.Argument(help="The folder of sentence takes: en_sentence_01.wav, ...")],
+    prompts: Annotated[str, typer.Option("--prompts", help="The paragraph set they read: en-paragraph.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="The training folder: dataset and checkpoints; resumes if present.")
+    ],
+    base: Annotated[
+        str | None, typer.Option("--base", help="A checkpoint to fine-tune: a .ckpt path or an http(s) URL.")
+    ] = None,
+    base_sha256: Annotated[
+        str | None, typer.Option("--base-sha256", help="The sha256 the base checkpoint must have.")
+    ] = None,
+    preset: Annotated[
+        str, typer.Option("--preset", help="Size when training from scratch: tiny or medium.")
+    ] = "medium",
+    steps: Annotated[int, typer.Option("--steps", help="Total training steps of the run.")] = 2000,
+    device: Annotated[str, typer.Option("--device", help="auto (cuda when present), cpu or cuda.")] = "auto",
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Takes per training step.")] = 16,
+    checkpoint_every: Annotated[
+        int, typer.Option("--checkpoint-every", help="Write a checkpoint every N steps.")
+    ] = 100,
+    min_audio_s: Annotated[
+        float,
+        typer.Option(
+            "--min-audio-s",
+            envvar="VOICESTUDIO_MIN_TRAINING_AUDIO_S",
+            help="Seconds of speech the voice needs at least.",
+        ),
+    ] = 60.0,
+) -> None:
+    """Train a neural voice (piper VITS) on sentence takes; run it again to resume or to train longer."""
+    from voicestudio.cli.train import TrainCommand, train_command, train_request
+
+    request = train_request(preset, steps, device, base, base_sha256, batch_size, checkpoint_every)
+    raise typer.Exit(train_command(TrainCommand(takes_dir, prompts, out, request, min_audio_s), console))
+
+
+@app.command()
+def export(
+    checkpoint: Annotated[Path, typer.Argument(help="The last.ckpt of a training run (or its folder).")],
+    out: Annotated[Path, typer.Option("--out", help="The model folder: model.onnx + model.onnx.json.")],
+) -> None:
+    """Export a training checkpoint as an ONNX voice that piper, onnxruntime and the browser run."""
+    from voicestudio.cli.train import export_command
+
+    raise typer.Exit(export_command(checkpoint, out, console))
+
+
+@app.command()
+def synth(
+    model: Annotated[Path, typer.Argument(help="A model folder from export, or its model.onnx.")],
+    text: Annotated[str, typer.Option("--text", help="What to say.")],
+    out: Annotated[Path, typer.Option("--out", help="The WAV file to write.")],
+) -> None:
+    """Speak TEXT with a neural voice into a WAV file."""
+    from voicestudio.cli.train import synth_command
+
+    raise typer.Exit(synth_command(model, text, out, console))
 
 
 @prompts_app.command("list")

@@ -111,6 +111,7 @@ class JobRow(Base):
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # the running worker is alive
+    progress_detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # kind-specific: losses, ETA, ...
 
 
 class VoicebankRow(Base):
@@ -122,4 +123,19 @@ class VoicebankRow(Base):
     project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
     blob_key: Mapped[str] = mapped_column(String(KEY_LENGTH))
     job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class ConsentRow(Base):
+    """A recorded consent statement of a project: the sentence read and its audio; the newest one counts."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    sentence: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8))  # Language value: "ja", "en"
+    blob_key: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    sample_rate_hz: Mapped[int] = mapped_column(Integer)
+    duration_ms: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

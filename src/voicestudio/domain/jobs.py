@@ -57,6 +57,7 @@ class Job:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     owner: str | None = None
+    progress_detail: JsonObject | None = None  # kind-specific progress, e.g. a training run's losses and ETA
 
     @property
     def is_finished(self) -> bool:

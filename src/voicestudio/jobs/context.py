@@ -52,8 +52,9 @@ class JobContext:
         """1 on the first run, 2 on the first retry, …"""
         return self.job.attempts
 
-    def progress(self, progress: Progress) -> None:
-        """Record how far the job is (at most every `progress_interval_s`, and at each new stage or end).
+    def progress(self, progress: Progress, detail: JsonObject | None = None) -> None:
+        """Record how far the job is, with the kind's own `detail` (JSON; None keeps the last one), at most
+        every `progress_interval_s` and at each new stage or end.
 
         Raises JobCancelled when the user cancelled, WorkerStopping when the worker shuts down;
         let both pass, clean up in `finally`.
@@ -66,7 +67,9 @@ class JobContext:
             return
         self._last_write = now
         self._last_stage = progress.stage
-        job = self._store.record_progress(self.job.id, self.worker_id, progress.fraction, progress.stage)
+        job = self._store.record_progress(
+            self.job.id, self.worker_id, progress.fraction, progress.stage, detail
+        )
         if self._events is not None:
             self._events.publish(job.id, JobEvent.from_job(job))
         if job.cancel_requested:

@@ -164,20 +164,20 @@ class JobStore:
                         return self.get(job_id)
             # Every candidate went to another worker in the meantime: look again.
 
-    def record_progress(self, job_id: str, worker_id: str, fraction: float, stage: str) -> Job:
-        """Store how far the job is (0..1, stage name); the returned job says whether cancel was asked."""
+    def record_progress(
+        self, job_id: str, worker_id: str, fraction: float, stage: str, detail: JsonObject | None = None
+    ) -> Job:
+        """Store progress (0..1, stage, `detail` if given); the job returned says whether cancel was asked."""
         now = utc_now()
+        values: dict[str, Any] = {
+            "progress_fraction": min(max(fraction, 0.0), 1.0),
+            "progress_stage": stage[:100],
+            "heartbeat_at": now,
+        }
+        if detail is not None:
+            values["progress_detail"] = detail
         with self._sessions.begin() as session:
-            self._held(
-                session,
-                job_id,
-                worker_id,
-                _bump(job_id, now).values(
-                    progress_fraction=min(max(fraction, 0.0), 1.0),
-                    progress_stage=stage[:100],
-                    heartbeat_at=now,
-                ),
-            )
+            self._held(session, job_id, worker_id, _bump(job_id, now).values(**values))
         return self.get(job_id)
 
     def heartbeat(self, job_id: str, worker_id: str) -> bool:
@@ -332,4 +332,5 @@ def _to_job(row: JobRow) -> Job:
         started_at=row.started_at,
         finished_at=row.finished_at,
         owner=row.owner,
+        progress_detail=dict(row.progress_detail) if row.progress_detail is not None else None,
     )

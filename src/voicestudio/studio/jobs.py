@@ -1,5 +1,6 @@
 """The studio's job kinds; the worker imports this module (WorkerSettings.job_modules) to run them."""
 
+from pathlib import Path
 from typing import Final, cast
 
 from sqlalchemy.orm import Session
@@ -8,9 +9,11 @@ from voicestudio.domain.jobs import JsonObject
 from voicestudio.jobs import JobContext, JobStore, register
 from voicestudio.studio.oto import check_oto_inputs, generate_project_oto
 from voicestudio.studio.voicebanks import TextEncoding, build_project_voicebank, check_voicebank_inputs
+from voicestudio.studio.voices import TrainRequest, check_training_inputs, train_project_voice
 
 OTO_JOB: Final = "oto"
 VOICEBANK_JOB: Final = "voicebank"
+TRAIN_JOB: Final = "train"
 JOB_MODULE: Final = __name__
 
 
@@ -29,6 +32,21 @@ def queue_voicebank(
     session.rollback()
     payload: JsonObject = {"project_id": project_id, "name": bank_name, "encoding": encoding}
     return jobs.create(VOICEBANK_JOB, payload, project_id)
+
+
+def queue_training(
+    session: Session, jobs: JobStore, project_id: str, request: TrainRequest, data_dir: Path, needed_s: float
+) -> str:
+    """Queue training a voice on the project's sentence takes; NotReadyToTrain without consent or audio."""
+    check_training_inputs(session, project_id, needed_s, request)
+    session.rollback()
+    payload: JsonObject = {
+        "project_id": project_id,
+        "data_dir": str(data_dir.absolute()),
+        "min_audio_s": needed_s,
+        **request.to_json(),
+    }
+    return jobs.create(TRAIN_JOB, payload, project_id)
 
 
 def run_oto_job(payload: JsonObject, ctx: JobContext) -> JsonObject:
@@ -57,5 +75,22 @@ def run_voicebank_job(payload: JsonObject, ctx: JobContext) -> JsonObject:
     return {"voicebank_id": voicebank_id}
 
 
+def run_train_job(payload: JsonObject, ctx: JobContext) -> JsonObject:
+    """Train (or resume training) the project's voice and export it; the result names the model."""
+    model_id = train_project_voice(
+        ctx.sessions,
+        ctx.blobs,
+        str(payload["project_id"]),
+        ctx.job_id,
+        Path(str(payload["data_dir"])),
+        TrainRequest.from_json(payload),
+        float(payload["min_audio_s"]),
+        ctx.progress,
+        earlier_detail=ctx.job.progress_detail,
+    )
+    return {"model_id": model_id}
+
+
 register(OTO_JOB, run_oto_job)
 register(VOICEBANK_JOB, run_voicebank_job)
+register(TRAIN_JOB, run_train_job)

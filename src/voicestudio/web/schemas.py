@@ -7,9 +7,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voicestudio.domain import Language, PromptSet, Verdict
 from voicestudio.domain.jobs import Job
+from voicestudio.studio.consent import ConsentInfo
 from voicestudio.studio.oto import OtoLine
 from voicestudio.studio.projects import ProjectInfo, PromptState
 from voicestudio.studio.takes import TakeInfo, TakeOutcome
+from voicestudio.studio.voices import TrainingReadiness
 
 VerdictName = Literal["pass", "warn", "fail"]
 _VERDICT_NAMES: dict[Verdict, VerdictName] = {Verdict.ok: "pass", Verdict.warn: "warn", Verdict.fail: "fail"}
@@ -106,6 +108,11 @@ class JobOut(BaseModel):
     error: str | None
     result: dict[str, Any] | None
     attempts: int
+    detail: dict[str, Any] | None = Field(
+        default=None,
+        description="Kind-specific progress; for train: step, total_steps, epoch, losses, seconds_per_step, "
+        "eta_s, history (the last 500 steps), device, checkpoint_step, training_time_s.",
+    )
 
 
 class JobRefOut(BaseModel):
@@ -140,6 +147,48 @@ class OtoTimesIn(BaseModel):
     cutoff_ms: float
     preutterance_ms: float
     overlap_ms: float
+
+
+class ConsentSentenceOut(BaseModel):
+    language: Language
+    sentence: str
+
+
+class ConsentOut(BaseModel):
+    id: str
+    sentence: str
+    duration_ms: float
+    created_at: datetime
+
+
+class ConsentUploadOut(BaseModel):
+    consent: ConsentOut
+
+
+class TrainingReadinessOut(BaseModel):
+    ready: bool
+    have_s: float = Field(description="Seconds of sentence speech the voice would learn from.")
+    needed_s: float
+    consent: bool
+    sentence: str = Field(description="The consent statement to read aloud.")
+    message: str = Field(description="What is missing, in words; or that training can start.")
+
+
+class BaseCheckpointIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    location: str = Field(min_length=1, description="A .ckpt path on the server, or an http(s) URL.")
+    sha256: str
+
+
+class VoiceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    preset: Literal["tiny", "medium"] = "medium"
+    steps: int = Field(default=2000, ge=1, le=10_000_000)
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    base: BaseCheckpointIn | None = None
+    checkpoint_every_steps: int = Field(default=100, ge=1, description="Write a checkpoint this often.")
 
 
 class VoicebankIn(BaseModel):
@@ -230,6 +279,7 @@ def job_out(job: Job) -> JobOut:
         error=job.error_message,
         result=job.result,
         attempts=job.attempts,
+        detail=job.progress_detail,
     )
 
 
@@ -248,4 +298,24 @@ def line_out(line: OtoLine) -> OtoLineOut:
         edited=line.edited,
         take_id=line.take_id,
         duration_ms=line.duration_ms,
+    )
+
+
+def consent_out(consent: ConsentInfo) -> ConsentOut:
+    return ConsentOut(
+        id=consent.id,
+        sentence=consent.sentence,
+        duration_ms=consent.duration_ms,
+        created_at=consent.created_at,
+    )
+
+
+def readiness_out(readiness: TrainingReadiness) -> TrainingReadinessOut:
+    return TrainingReadinessOut(
+        ready=readiness.ready,
+        have_s=readiness.have_s,
+        needed_s=readiness.needed_s,
+        consent=readiness.consent,
+        sentence=readiness.sentence,
+        message=readiness.message,
     )

@@ -12,6 +12,7 @@ const PAGES = {
   oto: () => import("./oto.mjs"),
   build: () => import("./build.mjs"),
   synth: () => import("./synth-page.mjs"),
+  voice: () => import("./voice-page.mjs"),
 };
 
 let current = null; // {key, instance}

@@ -3,6 +3,7 @@
 import { api, watchJob } from "./api.mjs";
 import { h, showError } from "./dom.mjs";
 import { jobProgress } from "./progress.mjs";
+import { routeHash } from "./routes.mjs";
 
 export async function mount(root, params) {
   const project = await api.project(params.projectId);
@@ -27,7 +28,10 @@ export async function mount(root, params) {
       if (final.state === "succeeded" && final.result && final.result.voicebank_id) {
         const href = api.downloadUrl(final.result.voicebank_id);
         result.append(h("a", { class: "download", href, download: "", "data-testid": "download-link",
-          "data-voicebank-id": final.result.voicebank_id }, "⬇ Download the voicebank (zip)"));
+          "data-voicebank-id": final.result.voicebank_id }, "⬇ Download the voicebank (zip)"),
+        h("p", {}, h("a", { class: "button-link", "data-testid": "upgrade-voice",
+          href: routeHash({ page: "voice", projectId: project.id }) }, "Upgrade to AI Voice →"),
+        " a voice that speaks any text, trained on your read sentences."));
       } else if (final.state === "failed") {
         showError(`The build failed: ${final.error ?? "unknown error"}`);
       }

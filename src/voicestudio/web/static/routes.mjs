@@ -1,8 +1,8 @@
-// Hash routes of the single page: #/ (projects), #/projects/ID/record[/SET/PROMPT], …/oto, …/build,
+// Hash routes of the single page: #/ (projects), #/projects/ID/record[/SET/PROMPT], …/oto, …/build, …/voice,
 // #/synth[/MODEL] (voice models speaking in the browser).
 
 /** The pages that belong to one project. */
-export const PROJECT_PAGES = ["record", "oto", "build"];
+export const PROJECT_PAGES = ["record", "oto", "build", "voice"];
 
 /** "#/projects/ID/record/SET/PROMPT" → {page, projectId, promptSet, promptId}. */
 export function parseRoute(hash) {

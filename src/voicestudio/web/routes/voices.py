@@ -1,0 +1,109 @@
+"""Upgrading a project to a neural voice: the consent statement, readiness, and starting a training job."""
+
+import anyio.to_thread
+from fastapi import APIRouter, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
+
+from voicestudio.domain import Language
+from voicestudio.neural.values import BaseCheckpoint
+from voicestudio.storage.blobs import BlobRef, BlobTooLarge, describe_size
+from voicestudio.studio.consent import ConsentInfo, add_consent, consent_sentence
+from voicestudio.studio.jobs import queue_training
+from voicestudio.studio.rows import project_row
+from voicestudio.studio.voices import TrainRequest, training_readiness
+from voicestudio.web.deps import SessionDep, StudioDep
+from voicestudio.web.schemas import (
+    ConsentSentenceOut,
+    ConsentUploadOut,
+    ErrorOut,
+    JobRefOut,
+    TrainingReadinessOut,
+    VoiceIn,
+    consent_out,
+    job_out,
+    readiness_out,
+)
+from voicestudio.web.state import Studio
+from voicestudio.web.streaming import blocking_chunks
+
+router = APIRouter(tags=["voices"])
+
+
+@router.get("/consent-sentence")
+def consent_statement(language: Language) -> ConsentSentenceOut:
+    """The fixed statement the owner of a voice reads aloud before it is trained."""
+    return ConsentSentenceOut(language=language, sentence=consent_sentence(language))
+
+
+@router.post(
+    "/projects/{project_id}/consent",
+    status_code=201,
+    responses={413: {"model": ErrorOut}, 422: {"model": ErrorOut}, 404: {"model": ErrorOut}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
+async def upload_consent(project_id: str, request: Request, studio: StudioDep) -> ConsentUploadOut:
+    """Upload the consent statement read aloud (raw WAV bytes); it is checked like a take."""
+    limit = studio.settings.max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise BlobTooLarge(
+            f"The file is {describe_size(int(declared))}, over the limit of {describe_size(limit)}. "
+            "Record the consent statement again; it takes a few seconds."
+        )
+    await run_in_threadpool(_check_project, studio, project_id)
+    try:
+        blob: BlobRef = await anyio.to_thread.run_sync(
+            studio.blobs.put_stream, blocking_chunks(request.stream()), limit
+        )
+    except ClientDisconnect:
+        raise HTTPException(400, "The upload stopped before the end. Upload the recording again.") from None
+    consent = await run_in_threadpool(_add, studio, project_id, blob)
+    return ConsentUploadOut(consent=consent_out(consent))
+
+
+@router.get("/projects/{project_id}/training")
+def training(project_id: str, session: SessionDep, studio: StudioDep) -> TrainingReadinessOut:
+    """Whether the project can train a voice: its consent, and its sentence audio against the minimum."""
+    return readiness_out(training_readiness(session, project_id, studio.settings.min_training_audio_s))
+
+
+@router.post(
+    "/projects/{project_id}/voices",
+    status_code=202,
+    responses={409: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+)
+def train_voice(project_id: str, body: VoiceIn, session: SessionDep, studio: StudioDep) -> JobRefOut:
+    """Start training a voice on the project's sentence takes; 409 until it has consent and enough audio."""
+    request = TrainRequest(
+        preset=body.preset,
+        steps=body.steps,
+        device=body.device,
+        base=BaseCheckpoint(body.base.location, body.base.sha256) if body.base is not None else None,
+        checkpoint_every_steps=body.checkpoint_every_steps,
+        precision=studio.settings.training_precision,
+    )
+    job_id = queue_training(
+        session,
+        studio.jobs,
+        project_id,
+        request,
+        studio.settings.data_dir,
+        studio.settings.min_training_audio_s,
+    )
+    return JobRefOut(job=job_out(studio.jobs.get(job_id)))
+
+
+def _check_project(studio: Studio, project_id: str) -> None:
+    with studio.sessions() as session:
+        project_row(session, project_id)
+
+
+def _add(studio: Studio, project_id: str, blob: BlobRef) -> ConsentInfo:
+    with studio.sessions() as session:
+        return add_consent(session, studio.blobs, project_id, blob)
