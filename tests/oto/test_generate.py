@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fixtures.morae import true_morae
 from voicestudio.domain.alignment import Alignment, PhoneSegment
 from voicestudio.domain.oto import OtoEntry
 from voicestudio.oto import OtoEncoding, format_oto_ini, parse_oto_ini
@@ -21,7 +22,7 @@ from voicestudio.oto.generate import (
     OtoResult,
     generate_oto,
 )
-from voicestudio.oto.phones import is_pause, is_plosive, vowel_core
+from voicestudio.oto.phones import is_plosive
 from voicestudio.oto.units import UnitRequest, morae_to_units
 
 if TYPE_CHECKING:
@@ -33,20 +34,6 @@ JITTER_MS = 30.0
 
 
 # --- the truth, read from the synthesizer's alignment --------------------------------------------
-
-
-def true_morae(alignment: Alignment) -> list[list[PhoneSegment]]:
-    """The alignment's phones grouped into morae (consonant + vowel, a vowel, ん, っ), rests left out."""
-    morae: list[list[PhoneSegment]] = []
-    pending: list[PhoneSegment] = []
-    for segment in alignment.segments:
-        if is_pause(segment.phone):
-            continue
-        pending.append(segment)
-        if vowel_core(segment.phone):
-            morae.append(pending)
-            pending = []
-    return morae
 
 
 @dataclasses.dataclass(frozen=True)

@@ -16,14 +16,14 @@ import soundfile as sf
 from scipy.signal import correlate
 
 import voicestudio.oto.sentences as sentences
+from fixtures.morae import true_morae
 from voicestudio.align.reference import ReferenceUnavailable, synthesize_japanese
 from voicestudio.audio.io import resample, write_wav_atomic
-from voicestudio.domain.alignment import Alignment, PhoneSegment
+from voicestudio.domain.alignment import Alignment
 from voicestudio.domain.oto import OtoEntry
 from voicestudio.domain.progress import Progress
 from voicestudio.files import windows_forbidden_chars
 from voicestudio.oto.ini import read_oto_ini
-from voicestudio.oto.phones import is_pause, vowel_core
 from voicestudio.oto.sentences import (
     OUTPUT_RATE_HZ,
     SentenceBank,
@@ -127,20 +127,6 @@ def cvvc_units(takes: tuple[SentenceTake, ...], tmp_path_factory: pytest.TempPat
 
 
 # --- the truth ----------------------------------------------------------------------------------
-
-
-def true_morae(alignment: Alignment) -> list[list[PhoneSegment]]:
-    """The synthesizer's phones grouped into morae, rests left out."""
-    morae: list[list[PhoneSegment]] = []
-    pending: list[PhoneSegment] = []
-    for segment in alignment.segments:
-        if is_pause(segment.phone):
-            continue
-        pending.append(segment)
-        if vowel_core(segment.phone):
-            morae.append(pending)
-            pending = []
-    return morae
 
 
 def spoken_morae(take: SentenceTake) -> list[str]:

@@ -319,3 +319,17 @@ def readiness_out(readiness: TrainingReadiness) -> TrainingReadinessOut:
         sentence=readiness.sentence,
         message=readiness.message,
     )
+
+
+# An upload route's body is the raw WAV (streamed, not a form), and what it may answer besides success.
+WAV_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    413: {"model": ErrorOut},
+    422: {"model": ErrorOut},
+    404: {"model": ErrorOut},
+}

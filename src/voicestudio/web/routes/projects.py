@@ -10,7 +10,8 @@ from voicestudio.studio.projects import create_project, get_project, list_projec
 from voicestudio.studio.takes import TakeOutcome, add_take, upload_target
 from voicestudio.web.deps import SessionDep, StudioDep
 from voicestudio.web.schemas import (
-    ErrorOut,
+    UPLOAD_RESPONSES,
+    WAV_BODY,
     ProjectDetailOut,
     ProjectIn,
     ProjectOut,
@@ -46,13 +47,8 @@ def project(project_id: str, session: SessionDep) -> ProjectDetailOut:
 @router.post(
     "/projects/{project_id}/takes",
     status_code=201,
-    responses={413: {"model": ErrorOut}, 422: {"model": ErrorOut}, 404: {"model": ErrorOut}},
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
+    responses=UPLOAD_RESPONSES,
+    openapi_extra=WAV_BODY,
 )
 async def upload_take(
     project_id: str, prompt_set: str, prompt_id: str, request: Request, studio: StudioDep

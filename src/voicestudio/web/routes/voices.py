@@ -14,6 +14,8 @@ from voicestudio.studio.rows import project_row
 from voicestudio.studio.voices import TrainRequest, training_readiness
 from voicestudio.web.deps import SessionDep, StudioDep
 from voicestudio.web.schemas import (
+    UPLOAD_RESPONSES,
+    WAV_BODY,
     ConsentSentenceOut,
     ConsentUploadOut,
     ErrorOut,
@@ -39,13 +41,8 @@ def consent_statement(language: Language) -> ConsentSentenceOut:
 @router.post(
     "/projects/{project_id}/consent",
     status_code=201,
-    responses={413: {"model": ErrorOut}, 422: {"model": ErrorOut}, 404: {"model": ErrorOut}},
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"audio/wav": {"schema": {"type": "string", "format": "binary"}}},
-        }
-    },
+    responses=UPLOAD_RESPONSES,
+    openapi_extra=WAV_BODY,
 )
 async def upload_consent(project_id: str, request: Request, studio: StudioDep) -> ConsentUploadOut:
     """Upload the consent statement read aloud (raw WAV bytes); it is checked like a take."""
