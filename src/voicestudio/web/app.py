@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from voicestudio import __version__
 from voicestudio.web.errors import InternalErrors, install_error_handlers
 from voicestudio.web.middleware import CrossOriginIsolation
-from voicestudio.web.routes import catalog, jobs, models, oto, projects, takes, voices
+from voicestudio.web.routes import catalog, jobs, models, oto, phonemize, projects, takes, voices
 from voicestudio.web.routes.frontend import mount_front_end
 from voicestudio.web.settings import StudioSettings
 from voicestudio.web.state import Studio
@@ -42,7 +42,7 @@ def create_app(settings: StudioSettings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(InternalErrors)
     app.add_middleware(CrossOriginIsolation)  # outermost, so errors and static files carry the headers too
-    for module in (catalog, projects, takes, oto, jobs, models, voices):
+    for module in (catalog, projects, takes, oto, jobs, models, voices, phonemize):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(jobs.events_router)
     mount_front_end(app, studio.settings.static_dir)

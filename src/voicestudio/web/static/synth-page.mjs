@@ -1,12 +1,13 @@
 // #/synth[/MODEL]: type text, hear a voice model speak it, computed in this browser (onnxruntime-web,
-// espeak-ng in WASM); "Store in browser" keeps the model so it speaks without the server.
+// espeak-ng in WASM); "Store in browser" keeps the model so it speaks without the server. Voices whose
+// config names another phoneme type (Japanese) get their phonemes from the studio server instead.
 // Page query (before the #): ?ep=auto|webgpu|wasm&threads=N picks the backend for the whole page.
 
 import { json } from "./api.mjs";
 import { h, showError } from "./dom.mjs";
 import { isStored, readModel, remove, store } from "./synth-cache.mjs";
 import { configScales, createSession, idsToAudio, loadRuntime, normalized, wavBlob } from "./synth-engine.mjs";
-import { loadEspeak } from "./synth-phonemize.mjs";
+import { loadEspeak, phonemizesInBrowser, serverPhonemeIds } from "./synth-phonemize.mjs";
 
 const DEFAULT_TEXT = "Hello! This voice is speaking inside your browser, with no server in the loop.";
 
@@ -45,12 +46,13 @@ export async function mount(root, params) {
   const text = h("textarea", { rows: 4, class: "synth-text", "data-testid": "synth-text" }, DEFAULT_TEXT);
   const speak = h("button", { type: "button", "data-testid": "synth-speak", disabled: true }, "Speak");
   const phonemes = h("p", { class: "synth-phonemes muted", "data-testid": "synth-phonemes" });
+  const phonemizer = h("p", { class: "muted", "data-testid": "synth-phonemizer" });
   const audio = h("audio", { controls: true, "data-testid": "synth-audio" });
   const download = h("a", { class: "download", "data-testid": "synth-download", hidden: true, download: "speech.wav" },
     "⬇ Download WAV");
   const result = h("p", { class: "muted", "data-testid": "synth-result" });
 
-  let voice = null; // {id, config, session, backend, from, scales}
+  let voice = null; // {id, config, session, backend, from, scales, phonemizer: "browser" | "server"}
   let espeak = null;
   let rt = null;
   let audioUrl = null;
@@ -75,12 +77,23 @@ export async function mount(root, params) {
     const chosen = models.find((item) => item.id === modelId);
     card.replaceChildren(...(chosen ? cardLines(chosen) : [h("p", {}, `There is no model ${modelId}.`)]));
     await showStored(modelId);
-    [espeak, rt] = await Promise.all([loadEspeak(), loadRuntime(options)]);
+    // The card's phoneme type starts espeak early; the config read next decides.
+    const early = chosen && phonemizesInBrowser(chosen) ? loadEspeak() : null;
+    [espeak, rt] = await Promise.all([early ?? espeak, loadRuntime(options)]);
     const { modelBytes, config, from } = await readModel(modelId);
-    if ((config.phoneme_type ?? "espeak") === "espeak") await espeak.useVoice(config.espeak.voice);
+    const where = phonemizesInBrowser(config) ? "browser" : "server";
+    if (where === "browser") {
+      espeak = espeak ?? (await loadEspeak());
+      await espeak.useVoice(config.espeak.voice);
+    }
     const made = await createSession(rt, modelBytes);
     if (voice && voice.session) await voice.session.release();
-    voice = { id: modelId, config, session: made.session, backend: made.backend, from, scales: configScales(config) };
+    voice = { id: modelId, config, session: made.session, backend: made.backend, from, scales: configScales(config),
+      phonemizer: where };
+    phonemizer.dataset.phonemizer = where;
+    phonemizer.textContent = where === "browser"
+      ? "Phonemes from this browser (espeak-ng)"
+      : `Phonemes from the studio server (${config.phoneme_type} phonemes), so this voice needs the server`;
     backend.textContent = made.backend === "webgpu" ? "WebGPU" : `WASM · ${rt.threads} thread${rt.threads > 1 ? "s" : ""}`;
     backend.title = made.why;
     Object.assign(backend.dataset, { backend: made.backend, threads: String(rt.threads), why: made.why });
@@ -99,12 +112,18 @@ export async function mount(root, params) {
     return loading;
   }
 
+  /** [{phonemes, ids}] per sentence: at once from espeak in the page, or a promise from the server. */
+  function sentencesOf(words) {
+    if (voice.phonemizer === "browser") return espeak.phonemeIdsFor(voice.config, words);
+    return serverPhonemeIds(voice.id, words);
+  }
+
   async function say() {
     speak.disabled = true;
     setState("speaking", "Speaking…");
     try {
       const started = performance.now();
-      const sentences = espeak.phonemeIdsFor(voice.config, text.value);
+      const sentences = await sentencesOf(text.value);
       if (sentences.length === 0) throw new Error("There is nothing to say: type some words first.");
       const pieces = [];
       for (const sentence of sentences) {
@@ -169,14 +188,16 @@ export async function mount(root, params) {
       : h("div", {},
         h("label", {}, "Voice ", select), card,
         h("div", { class: "buttons" }, stored, storeButton, removeButton, reload, storeProgress),
-        text, h("div", { class: "buttons" }, speak, state), phonemes, audio, h("div", {}, download), result)));
+        text, h("div", { class: "buttons" }, speak, state), phonemes, phonemizer, audio, h("div", {}, download),
+        result)));
 
   // For tests and benchmarks: the steps of the page without the buttons.
   window.voicestudioSynth = {
     loaded: () => loading,
-    info: () => voice && { backend: voice.backend, threads: rt.threads, from: voice.from, why: backend.dataset.why },
+    info: () => voice && { backend: voice.backend, threads: rt.threads, from: voice.from, why: backend.dataset.why,
+      phonemizer: voice.phonemizer },
     setScales: (scales) => Object.assign(voice.scales, scales),
-    phonemeIds: (words) => espeak.phonemeIdsFor(voice.config, words),
+    phonemeIds: (words) => sentencesOf(words), // an array for espeak voices, a promise for server ones
     rawAudio: async (ids) => Array.from(await idsToAudio(rt, voice.session, voice.config, ids, voice.scales)),
   };
 

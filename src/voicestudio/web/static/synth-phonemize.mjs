@@ -2,6 +2,10 @@
 // espeak-ng IPA per clause (espeak-ng compiled to WASM, served from /static/vendor), "(lang)" switch flags
 // dropped, the clause's punctuation kept (", : ;" followed by a space), NFD code points as phonemes,
 // one list per sentence; ids are ^ _ (phoneme _)* $ from the voice's phoneme_id_map.
+// Voices of any other phoneme type (Japanese: OpenJTalk with pitch-accent marks) get their phonemes and ids
+// from the studio server (POST /api/phonemize), which runs piper's own phonemizer for the model.
+
+import { ApiError, json } from "./api.mjs";
 
 export const BOS = "^";
 export const EOS = "$";
@@ -112,6 +116,23 @@ export function mergeVowelClusters(phonemes, clusters) {
     i += taken;
   }
   return merged;
+}
+
+/** Whether this page phonemizes a voice itself: its config's phoneme_type is "espeak" (piper's default). */
+export function phonemizesInBrowser(config) {
+  return (config.phoneme_type ?? "espeak") === "espeak";
+}
+
+/** Text → [{phonemes, ids}] per sentence from the studio server, by piper's phonemizer for model `modelId`. */
+export async function serverPhonemeIds(modelId, text) {
+  let body;
+  try {
+    body = await json("/api/phonemize", { method: "POST", body: { text, model_id: modelId } });
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 0) throw error;
+    throw new ApiError(`This voice gets its phonemes from the studio server. ${error.message}`, 0);
+  }
+  return body.phonemes.map((phonemes, index) => ({ phonemes, ids: body.phoneme_ids[index] }));
 }
 
 /** Phonemes → ids: BOS, PAD, then each known phoneme followed by PAD, then EOS (unknown ones skipped). */
