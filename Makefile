@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
-DEBIAN_PACKAGES := espeak-ng libespeak-ng1 htsengine sox libsndfile1 fonts-dejavu-core npm
+DEBIAN_PACKAGES := espeak-ng libespeak-ng1 htsengine sox libsndfile1 fonts-dejavu-core
 # The browser libraries the studio serves itself (scripts/vendor-web); remade when the lock file changes.
 VENDOR_STAMP := src/voicestudio/web/static/vendor/versions.json
 # The browser tests drive Debian's chromium (playwright never downloads one); the font draws kana in
@@ -17,6 +17,7 @@ PORT ?= 8000
 
 system-packages:
 	@./scripts/ensure-debian-packages $(DEBIAN_PACKAGES)
+	@command -v npm >/dev/null || ./scripts/ensure-debian-packages npm  # a Node.js of its own is fine too
 
 test-system-packages: system-packages
 	@./scripts/ensure-debian-packages $(TEST_DEBIAN_PACKAGES)
