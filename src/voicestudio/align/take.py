@@ -3,8 +3,7 @@
 from collections.abc import Sequence
 from pathlib import Path
 
-from voicestudio.align.aligner import Aligner, AlignmentFailed
-from voicestudio.align.aligner import PhonemeAligner as PhonemeAligner  # re-exported: imported from here too
+from voicestudio.align.aligner import Aligner, AlignmentFailed, PhonemeAligner
 from voicestudio.align.dtw import DtwAligner
 from voicestudio.align.labels import LabelFileError, write_lab, write_textgrid
 from voicestudio.align.sphinx import sphinx_or_dtw

@@ -30,8 +30,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from voicestudio.align.aligner import PhonemeAligner
 from voicestudio.align.dtw import DtwAligner
-from voicestudio.align.take import PhonemeAligner
 from voicestudio.audio.analysis import f0_track_hz, frame_rms_dbfs
 from voicestudio.audio.io import resample, write_wav_atomic
 from voicestudio.audio.validate import load_take
