@@ -23,7 +23,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from voicestudio.align.aligner import AlignmentFailed
+from voicestudio.align.aligner import AlignmentFailed, increasing_within, require_sound
 from voicestudio.align.features import (
     MIN_SPREAD_SHARE,
     mel_power,
@@ -37,8 +37,6 @@ from voicestudio.domain.language import Language
 
 HOP_MS: Final = 5.0
 SILENCE_PHONES: Final = frozenset({"sil", "pau"})
-# The take's peak must rise this far above digital silence for there to be anything to align.
-MIN_PEAK_DBFS: Final = -60.0
 MAX_CELLS: Final = 200_000_000  # cost-matrix cells (reference frames × take frames) one alignment may use
 # Added to the path cost for each (1,2) or (2,1) step: a tenth of a well-matched frame's distance (about
 # 5), enough to break ties in silence, too little to resist a real change of tempo.
@@ -123,7 +121,7 @@ class DtwAligner:
 
         `what` names what was said in messages: "The text '…'" or "The phones '…'"."""
         samples = np.asarray(samples, dtype=np.float32)
-        _require_sound(samples, sample_rate_hz)
+        require_sound(samples, sample_rate_hz)
         try:
             reference = speak()
         except ValueError as e:
@@ -173,7 +171,7 @@ def align_to_reference(
         boundaries_ms = np.interp(ends_ms, ref_frame_ms, (path.take_frame - lead_frames) * hop_ms)
     else:
         boundaries_ms = (_between_rows(path, np.asarray(ends_ms) / hop_ms) - lead_frames) * hop_ms
-    boundaries_ms = _increasing_within(boundaries_ms, duration_ms)
+    boundaries_ms = increasing_within(boundaries_ms, duration_ms)
     starts = np.concatenate([[0.0], boundaries_ms])
     ends = np.concatenate([boundaries_ms, [duration_ms]])
     rms_cost = path.local_cost / np.sqrt(ref.shape[1])
@@ -399,27 +397,3 @@ def _edge_silence_ms(alignment: Alignment) -> tuple[float, float]:
     lead = segments[0].duration_ms if segments[0].phone in SILENCE_PHONES else 0.0
     tail = segments[-1].duration_ms if segments[-1].phone in SILENCE_PHONES else 0.0
     return lead, tail
-
-
-def _increasing_within(boundaries_ms: npt.NDArray[np.float64], duration_ms: float) -> npt.NDArray[np.float64]:
-    """Clip to the take and keep every segment at least a hair long, so the alignment has no overlaps."""
-    count = len(boundaries_ms)
-    epsilon_ms = min(0.01, duration_ms / (count + 2))
-    low = epsilon_ms * np.arange(1, count + 1)
-    high = duration_ms - epsilon_ms * np.arange(count, 0, -1)
-    clipped = np.clip(boundaries_ms, low, high)
-    rising = np.maximum.accumulate(clipped - low) + low  # strictly increasing by at least epsilon
-    return np.asarray(np.minimum(rising, high), dtype=np.float64)
-
-
-def _require_sound(samples: npt.NDArray[np.float32], sample_rate_hz: int) -> None:
-    if samples.ndim != 1:
-        raise AlignmentFailed("The take has more than one channel; mix it to mono before aligning.")
-    if sample_rate_hz <= 0 or len(samples) == 0:
-        raise AlignmentFailed("The take is empty; record the prompt again.")
-    peak = float(np.max(np.abs(samples)))
-    if peak <= 10.0 ** (MIN_PEAK_DBFS / 20.0):
-        raise AlignmentFailed(
-            f"The take is silent (peak below {MIN_PEAK_DBFS:.0f} dBFS); "
-            "check the microphone and record it again."
-        )

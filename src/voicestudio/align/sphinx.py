@@ -16,7 +16,7 @@ from typing import Any, Final
 import numpy as np
 import numpy.typing as npt
 
-from voicestudio.align.aligner import AlignmentFailed
+from voicestudio.align.aligner import AlignmentFailed, increasing_within, require_sound
 from voicestudio.align.dtw import DtwAligner
 from voicestudio.align.fallback import FallbackAligner
 from voicestudio.align.reference import synthesize_english
@@ -32,7 +32,6 @@ FRAME_RATE_HZ: Final = 100  # the frame rate the model was trained at
 WINDOW_MS: Final = 25.625  # PocketSphinx's analysis window
 SILENCE: Final = "sil"
 PAUSE: Final = "pau"
-MIN_PEAK_DBFS: Final = -60.0
 # Room around the take so the first and last word can start and end in silence; eSpeak's speech starts
 # and stops abruptly, and without this pad 2 of 16 of its sentences found no path through the text.
 PAD_MS: Final = 200.0
@@ -92,7 +91,7 @@ class SphinxAligner:
                 "align it with the dtw aligner."
             )
         samples = np.asarray(samples, dtype=np.float32)
-        _require_sound(samples, sample_rate_hz)
+        require_sound(samples, sample_rate_hz)
         words = [word.lower().replace("’", "'") for word in _WORD.findall(text)]
         if not words:
             raise AlignmentFailed(f"There are no English words in {text!r}; write what is said in the take.")
@@ -311,7 +310,7 @@ def _laid_end_to_end(
         values.append(_gap_score(gaps, ends[k], following if following is not None else duration_ms))
         if following is not None:
             boundaries.append(following)
-    cuts = _increasing_within(np.asarray(boundaries, dtype=np.float64), duration_ms)
+    cuts = increasing_within(np.asarray(boundaries, dtype=np.float64), duration_ms)
     edges = np.concatenate([[0.0], cuts, [duration_ms]])
     return Alignment(
         tuple(
@@ -325,16 +324,6 @@ def _gap_score(gaps: list[TimedPhone], start_ms: float, end_ms: float) -> float:
     """Mean score of PocketSphinx's silences over a gap; 1 where it placed none (a gap of no length)."""
     overlapping = [g.score for g in gaps if g.end_ms > start_ms and g.start_ms < end_ms]
     return float(np.mean(overlapping)) if overlapping else 1.0
-
-
-def _increasing_within(boundaries_ms: npt.NDArray[np.float64], duration_ms: float) -> npt.NDArray[np.float64]:
-    """Clip inner boundaries to the take, each at least a hair after the one before."""
-    count = len(boundaries_ms)
-    epsilon_ms = min(0.01, duration_ms / (count + 2))
-    low = epsilon_ms * np.arange(1, count + 1)
-    high = duration_ms - epsilon_ms * np.arange(count, 0, -1)
-    rising = np.maximum.accumulate(np.clip(boundaries_ms, low, high) - low) + low
-    return np.asarray(np.minimum(rising, high), dtype=np.float64)
 
 
 def _edit_alignment(a: Sequence[str], b: Sequence[str]) -> list[tuple[int | None, int | None]]:
@@ -370,15 +359,3 @@ def _substitution_cost(a: str, b: str) -> float:
     if a == b:
         return 0.0
     return _SAME_CLASS_COST if (a in VOWELS) == (b in VOWELS) else _OTHER_CLASS_COST
-
-
-def _require_sound(samples: npt.NDArray[np.float32], sample_rate_hz: int) -> None:
-    if samples.ndim != 1:
-        raise AlignmentFailed("The take has more than one channel; mix it to mono before aligning.")
-    if sample_rate_hz <= 0 or len(samples) == 0:
-        raise AlignmentFailed("The take is empty; record the prompt again.")
-    if float(np.max(np.abs(samples))) <= 10.0 ** (MIN_PEAK_DBFS / 20.0):
-        raise AlignmentFailed(
-            f"The take is silent (peak below {MIN_PEAK_DBFS:.0f} dBFS); "
-            "check the microphone and record it again."
-        )
