@@ -112,13 +112,15 @@ def generate_oto(
     sample_rate_hz: int,
     alignment: Alignment,
     units: Sequence[UnitRequest],
+    signal: TakeSignal | None = None,
 ) -> list[OtoEntry]:
     """One oto.ini entry per unit, in the order of `units`, placed on `alignment` and refined on the audio.
 
-    `alignment` uses pyopenjtalk phone names with `sil`/`pau` for rests, as the aligners write it.
+    `alignment` uses pyopenjtalk phone names with `sil`/`pau` for rests, as the aligners write it;
+    `signal` is `analyse_take` of the same samples, for a caller that needs it too (computed if absent).
     Only a recording under 5 ms, where no unit fits, gives all-zero entries (with confidence 0).
     """
-    signal = _analyse(samples, sample_rate_hz)
+    signal = analyse_take(samples, sample_rate_hz) if signal is None else signal
     morae = _AlignedMorae.of(alignment)
     return [_entry_for(wav_name, unit, alignment, morae, signal) for unit in units]
 
@@ -127,7 +129,7 @@ def generate_oto(
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class _Signal:
+class TakeSignal:
     """Per-frame level (dBFS), f0 (Hz, 0 unvoiced) and instability of one recording, and its length."""
 
     levels_dbfs: npt.NDArray[np.float64]
@@ -158,19 +160,20 @@ class _Signal:
         return max(self.floor_dbfs, float(np.percentile(levels, LOCAL_FLOOR_PERCENTILE)))
 
 
-def _analyse(samples: FloatArray, sample_rate_hz: int) -> _Signal:
+def analyse_take(samples: FloatArray, sample_rate_hz: int) -> TakeSignal:
+    """Level, f0, their instability and the noise floor of a recording, FRAME_MS apart (DIO + StoneMask)."""
     x = np.asarray(samples, dtype=np.float32)
     duration_ms = 1000.0 * len(x) / sample_rate_hz
     if len(x) == 0:
         empty = np.zeros(0, dtype=np.float64)
-        return _Signal(empty, empty, empty, 0.0, 0.0)
+        return TakeSignal(empty, empty, empty, 0.0, 0.0)
     levels = frame_rms_dbfs(x, sample_rate_hz, FRAME_MS)
     f0 = f0_track_hz(x, sample_rate_hz, frame_period_ms=FRAME_MS)
     floor_dbfs = noise_floor_dbfs(x, sample_rate_hz, frame_ms=FRAME_MS)
-    return _Signal(levels, f0, _instability(levels, f0), floor_dbfs, duration_ms)
+    return TakeSignal(levels, f0, _instability(levels, f0), floor_dbfs, duration_ms)
 
 
-def _sound_start_ms(onset_ms: float, signal: _Signal) -> float:
+def _sound_start_ms(onset_ms: float, signal: TakeSignal) -> float:
     """Where the sound running into `onset_ms` starts: the level stays above the local noise floor
     (or is voiced) back to there, at most ONSET_SEARCH_MS earlier (setParam-style)."""
     floor_dbfs = signal.local_floor_dbfs(onset_ms)
@@ -209,7 +212,7 @@ def _instability(levels: npt.NDArray[np.float64], f0_hz: npt.NDArray[np.float64]
     return np.asarray(np.convolve(raw, np.ones(3) / 3.0, mode="same"), dtype=np.float64)
 
 
-def _steady_point_ms(vowel: PhoneSegment, signal: _Signal) -> float:
+def _steady_point_ms(vowel: PhoneSegment, signal: TakeSignal) -> float:
     """Where the vowel is steadiest in its STEADY_FROM..TO_SHARE part: the fixed region ends there."""
     low = vowel.start_ms + STEADY_FROM_SHARE * vowel.duration_ms
     high = vowel.start_ms + STEADY_TO_SHARE * vowel.duration_ms
@@ -223,14 +226,14 @@ def _steady_point_ms(vowel: PhoneSegment, signal: _Signal) -> float:
     return (best + 0.5) * FRAME_MS
 
 
-def _voiced_share(vowel: PhoneSegment, signal: _Signal) -> float:
+def _voiced_share(vowel: PhoneSegment, signal: TakeSignal) -> float:
     """Share of the vowel's f0 frames that have pitch (1.0 when it is too short to tell)."""
     frames = signal.f0_hz[math.ceil(vowel.start_ms / FRAME_MS) : math.floor(vowel.end_ms / FRAME_MS) + 1]
     return 1.0 if len(frames) == 0 else float(np.mean(frames > 0))
 
 
 def _vowel_end_ms(
-    vowel: PhoneSegment, after: PhoneSegment | None, steady_ms: float, signal: _Signal
+    vowel: PhoneSegment, after: PhoneSegment | None, steady_ms: float, signal: TakeSignal
 ) -> float:
     """The end of the usable vowel: where it fades before a rest, or just before the next phone."""
     if after is None or is_pause(after.phone):
@@ -369,7 +372,7 @@ class _Points:
 
 
 def _entry_for(
-    wav_name: str, unit: UnitRequest, alignment: Alignment, morae: _AlignedMorae, signal: _Signal
+    wav_name: str, unit: UnitRequest, alignment: Alignment, morae: _AlignedMorae, signal: TakeSignal
 ) -> OtoEntry:
     match = _locate(unit, alignment, morae)
     if match is None:
@@ -406,7 +409,7 @@ def _place(
     segs: Sequence[PhoneSegment],
     before: PhoneSegment | None,
     after: PhoneSegment | None,
-    signal: _Signal,
+    signal: TakeSignal,
 ) -> _Points:
     if kind == "vc":
         return _place_vc(segs[0], segs[-1])
@@ -430,7 +433,7 @@ def _place_cv(
     before: PhoneSegment | None,
     fixed_end: float,
     cutoff_end: float,
-    signal: _Signal,
+    signal: TakeSignal,
 ) -> _Points:
     """CV and head units: offset a little before the onset, preutterance at the consonant→vowel boundary."""
     onset = consonant.start_ms if consonant is not None else vowel.start_ms
@@ -485,7 +488,7 @@ def _place_vc(vowel: PhoneSegment, consonant: PhoneSegment) -> _Points:
     return _Points(offset, overlap, boundary, fixed_end, consonant.end_ms)
 
 
-def _place_tail(vowel: PhoneSegment, after: PhoneSegment | None, signal: _Signal) -> _Points:
+def _place_tail(vowel: PhoneSegment, after: PhoneSegment | None, signal: TakeSignal) -> _Points:
     """Tails (`a R`): offset in the vowel, preutterance at its release, then some of the rest after it."""
     release = vowel.end_ms
     offset = max(vowel.start_ms + TAIL_OFFSET_SHARE * vowel.duration_ms, release - TAIL_LEAD_MAX_MS)
@@ -503,7 +506,7 @@ def _place_tail(vowel: PhoneSegment, after: PhoneSegment | None, signal: _Signal
 
 
 def _trust(
-    kind: UnitKind, segs: Sequence[PhoneSegment], match: _Match, signal: _Signal
+    kind: UnitKind, segs: Sequence[PhoneSegment], match: _Match, signal: TakeSignal
 ) -> tuple[float, list[str]]:
     """Confidence 0..1 and the reasons it is lower than the alignment's own score."""
     notes = list(match.notes)

@@ -32,7 +32,6 @@ import numpy.typing as npt
 
 from voicestudio.align.aligner import PhonemeAligner
 from voicestudio.align.dtw import DtwAligner
-from voicestudio.audio.analysis import f0_track_hz, frame_rms_dbfs
 from voicestudio.audio.io import resample, write_wav_atomic
 from voicestudio.audio.validate import load_take
 from voicestudio.domain.alignment import Alignment
@@ -42,7 +41,7 @@ from voicestudio.domain.progress import Progress, ProgressCallback, ignore_progr
 from voicestudio.domain.prompts import Prompt, PromptSet, PromptSetKind
 from voicestudio.errors import VoicestudioError
 from voicestudio.files import WINDOWS_FORBIDDEN_CHARS, is_windows_device_name
-from voicestudio.oto.generate import LOW_CONFIDENCE, generate_oto
+from voicestudio.oto.generate import FRAME_MS, LOW_CONFIDENCE, TakeSignal, analyse_take, generate_oto
 from voicestudio.oto.ini import OtoEncoding, normalize_encoding, write_oto_ini
 from voicestudio.oto.phones import VOWELS, is_devoiced, is_pause
 from voicestudio.oto.units import (
@@ -58,7 +57,6 @@ from voicestudio.text.kana import phonemes_to_morae, to_katakana
 from voicestudio.text.prompts import load_prompt_set, prompt_units
 
 # --- scoring ---
-FRAME_MS: Final = 5.0  # level and f0 frames of the vowel analysis
 MIN_FRAMES: Final = 3  # vowels shorter than this many frames are not measured (their length counts)
 PITCH_WEIGHT_DB_PER_SEMITONE: Final = 2.0  # a semitone of pitch change counts as 2 dB of level change
 UNVOICED_INSTABILITY_DB: Final = 6.0  # a vowel frame without pitch is this unsteady
@@ -156,8 +154,11 @@ def units_from_sentences(
         units = _unit_requests(take, style, head)
         if not units:
             continue
-        entries = generate_oto(take.wav_name, take.samples, take.sample_rate_hz, take.alignment, units)
-        track = _VowelTrack.of(take.samples, take.sample_rate_hz)
+        signal = analyse_take(take.samples, take.sample_rate_hz)
+        entries = generate_oto(
+            take.wav_name, take.samples, take.sample_rate_hz, take.alignment, units, signal
+        )
+        track = _VowelTrack.of(take.samples, take.sample_rate_hz, signal)
         onsetless = _onsetless_morae(take.phonemes)
         for unit, entry in zip(units, entries, strict=True):
             candidates.append(_candidate(unit, entry, take.alignment, track, onsetless))
@@ -524,13 +525,10 @@ class _VowelTrack:
     f0_hz: npt.NDArray[np.float64]
 
     @classmethod
-    def of(cls, samples: FloatArray, sample_rate_hz: int) -> _VowelTrack:
+    def of(cls, samples: FloatArray, sample_rate_hz: int, signal: TakeSignal) -> _VowelTrack:
+        """The track of `samples` from their `analyse_take` (its frames are FRAME_MS apart)."""
         x = np.asarray(samples, dtype=np.float32)
-        if len(x) == 0:
-            empty = np.zeros(0, dtype=np.float64)
-            return cls(x, sample_rate_hz, empty, empty)
-        levels = frame_rms_dbfs(x, sample_rate_hz, FRAME_MS)
-        return cls(x, sample_rate_hz, levels, f0_track_hz(x, sample_rate_hz, frame_period_ms=FRAME_MS))
+        return cls(x, sample_rate_hz, signal.levels_dbfs, signal.f0_hz)
 
     def frames(
         self, start_ms: float, end_ms: float
