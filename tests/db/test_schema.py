@@ -24,7 +24,20 @@ from voicestudio.db import (
     upgrade_database,
 )
 
-TABLES = {"projects", "takes", "oto_lines", "voicebanks", "jobs", "consents", "alembic_version"}
+TABLES = {
+    "projects",
+    "takes",
+    "oto_lines",
+    "voicebanks",
+    "jobs",
+    "consents",
+    "voice_models",
+    "users",
+    "api_tokens",
+    "web_sessions",
+    "blob_refs",
+    "alembic_version",
+}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -43,7 +56,16 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine = make_engine(database_url)
     yield engine
     with engine.begin() as connection:  # leave the shared PostgreSQL database empty for the next test
-        for table in ("voicebanks", "jobs", "oto_lines", "takes", "projects"):
+        for table in (
+            "voicebanks",
+            "voice_models",
+            "jobs",
+            "oto_lines",
+            "takes",
+            "projects",
+            "users",
+            "blob_refs",
+        ):
             connection.execute(text(f"DELETE FROM {table}"))
     engine.dispose()
 
@@ -55,7 +77,7 @@ def test_migrations_build_exactly_the_models_schema(engine: Engine) -> None:
         )
         assert differences == []
         assert set(inspect(connection).get_table_names()) == TABLES
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0002"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
 
 
 def test_upgrading_an_up_to_date_database_changes_nothing(database_url: str, engine: Engine) -> None:

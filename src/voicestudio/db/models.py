@@ -4,7 +4,18 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, MetaData, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from voicestudio.db.types import UtcDateTime, utc_now
@@ -112,6 +123,10 @@ class JobRow(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # the running worker is alive
     progress_detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # kind-specific: losses, ETA, ...
+    state_key: Mapped[str | None] = mapped_column(String(KEY_LENGTH))  # saved state blob: a checkpoint
+    device: Mapped[str | None] = mapped_column(String(16))  # where it last ran: "cpu", "cuda", "runpod"...
+    run_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")  # wall s, all attempts
+    gpu_s: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")  # of run_s, on a GPU
 
 
 class VoicebankRow(Base):
@@ -138,4 +153,67 @@ class ConsentRow(Base):
     blob_key: Mapped[str] = mapped_column(String(KEY_LENGTH))
     sample_rate_hz: Mapped[int] = mapped_column(Integer)
     duration_ms: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class VoiceModelRow(Base):
+    """An exported neural voice of a project: piper's model.onnx and model.onnx.json as blobs, its card."""
+
+    __tablename__ = "voice_models"
+
+    id: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)  # readable: <project>-<job>
+    project_id: Mapped[str] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    job_id: Mapped[str | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    onnx_key: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    config_key: Mapped[str] = mapped_column(String(KEY_LENGTH))
+    model_bytes: Mapped[int] = mapped_column(BigInteger)
+    card: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # size, steps, training time, device
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class UserRow(Base):
+    """An account: its e-mail, argon2 password hash and plan; `projects.owner` and `jobs.owner` hold its id."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lower-case
+    password_hash: Mapped[str] = mapped_column(String(200))
+    plan: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class ApiTokenRow(Base):
+    """A token the CLI sends as `Authorization: Bearer`; only its sha256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class WebSessionRow(Base):
+    """A signed-in browser: the sha256 of its cookie, its CSRF token and when it ends."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the cookie value
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class BlobRefRow(Base):
+    """Who stored a blob and how large it is: quotas count these until garbage collection drops them."""
+
+    __tablename__ = "blob_refs"
+
+    key: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(255), primary_key=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

@@ -58,6 +58,10 @@ class Job:
     finished_at: datetime | None = None
     owner: str | None = None
     progress_detail: JsonObject | None = None  # kind-specific progress, e.g. a training run's losses and ETA
+    state_key: str | None = None  # blob of the state a later run continues from (a training checkpoint)
+    device: str | None = None  # where it last ran: "cpu", "cuda", "runpod", "modal"
+    run_s: float = 0.0  # wall seconds over all attempts and chunks
+    gpu_s: float = 0.0  # the part of run_s spent holding a GPU
 
     @property
     def is_finished(self) -> bool:

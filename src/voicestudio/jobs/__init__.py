@@ -4,6 +4,7 @@ from voicestudio.domain.jobs import FINISHED_STATES, Job, JobState
 from voicestudio.jobs.context import JobContext
 from voicestudio.jobs.errors import (
     JobCancelled,
+    JobContinues,
     JobError,
     JobLost,
     JobNotFound,
@@ -22,6 +23,7 @@ __all__ = [
     "Job",
     "JobCancelled",
     "JobContext",
+    "JobContinues",
     "JobError",
     "JobEvent",
     "JobFunction",

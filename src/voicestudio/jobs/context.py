@@ -27,6 +27,7 @@ class JobContext:
         events: EventBus | None = None,
         progress_interval_s: float = 0.25,
         should_stop: Callable[[], bool] = lambda: False,
+        chunk_steps: int | None = None,
     ) -> None:
         self.job = job
         self.worker_id = worker_id
@@ -38,6 +39,8 @@ class JobContext:
         self._should_stop = should_stop
         self._last_write = float("-inf")
         self._last_stage: str | None = None
+        self.chunk_steps = chunk_steps  # None: run to the end; else stop after this many steps (JobContinues)
+        self._state_key = job.state_key
 
     @property
     def job_id(self) -> str:
@@ -51,6 +54,16 @@ class JobContext:
     def attempt(self) -> int:
         """1 on the first run, 2 on the first retry, …"""
         return self.job.attempts
+
+    @property
+    def state_key(self) -> str | None:
+        """The blob an earlier run saved with `save_state`, or None on a first run."""
+        return self._state_key
+
+    def save_state(self, key: str) -> None:
+        """Record `key` (a stored blob) as the state the job's next run continues from."""
+        self._store.record_state(self.job.id, self.worker_id, key)
+        self._state_key = key
 
     def progress(self, progress: Progress, detail: JsonObject | None = None) -> None:
         """Record how far the job is, with the kind's own `detail` (JSON; None keeps the last one), at most

@@ -15,7 +15,7 @@ class UnknownJobKind(JobError):
     """A job kind that no module registered with this worker."""
 
 
-# The three below unwind a running job function. They derive from BaseException, like asyncio's
+# The four below unwind a running job function. They derive from BaseException, like asyncio's
 # CancelledError, so that a job's own `except Exception` cannot swallow them.
 
 
@@ -29,3 +29,8 @@ class WorkerStopping(BaseException):
 
 class JobLost(BaseException):
     """The worker no longer holds the job (it was re-queued after a missed heartbeat); drop the work."""
+
+
+class JobContinues(BaseException):
+    """Raised by a job that saved its state (`JobContext.save_state`) after one chunk of its work: the job
+    goes back to the queue without using an attempt, and its next run continues from that state."""

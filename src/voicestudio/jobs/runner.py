@@ -22,7 +22,7 @@ from voicestudio.db.types import utc_now
 from voicestudio.domain.jobs import Job, JobState
 from voicestudio.errors import VoicestudioError
 from voicestudio.jobs.context import JobContext
-from voicestudio.jobs.errors import JobCancelled, JobError, JobLost, WorkerStopping
+from voicestudio.jobs.errors import JobCancelled, JobContinues, JobError, JobLost, WorkerStopping
 from voicestudio.jobs.events import EventBus, JobEvent
 from voicestudio.jobs.registry import job_function, registered_kinds
 from voicestudio.jobs.store import JobStore
@@ -46,6 +46,7 @@ class WorkerSettings:
     progress_interval_s: float = 0.25  # at most one progress write (and cancel check) per this
     heartbeat_interval_s: float = 2.0  # a running job's worker says it is alive this often
     stale_after_s: float = 20.0  # a running job silent this long lost its worker: queue it again
+    chunk_steps: int | None = None  # long jobs stop after this many steps and continue in a new run
 
 
 class StopSignal(Protocol):
@@ -121,6 +122,7 @@ def _run(
                 events=events,
                 progress_interval_s=settings.progress_interval_s,
                 should_stop=lambda: should_stop() or heartbeat.lost,
+                chunk_steps=settings.chunk_steps,
             )
             result = function(dict(job.payload), context)
         if not isinstance(result, dict):
@@ -130,6 +132,10 @@ def _run(
         store.mark_cancelled(job.id, worker_id)
         _LOG.info("job %s cancelled", job.id)
         return JobState.cancelled
+    except JobContinues:
+        store.continue_later(job.id, worker_id)
+        _LOG.info("job %s saved its state and goes back to the queue for its next chunk", job.id)
+        return JobState.queued
     except WorkerStopping:
         store.release(job.id, worker_id)
         _LOG.info("job %s put back in the queue: the worker is stopping", job.id)

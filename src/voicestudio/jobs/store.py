@@ -187,6 +187,23 @@ class JobStore:
             self._held(session, job_id, worker_id, statement)
             return bool(session.scalar(select(JobRow.cancel_requested).where(JobRow.id == job_id)))
 
+    def record_state(self, job_id: str, worker_id: str, state_key: str) -> None:
+        """Remember the blob a later run of the job continues from (e.g. its newest checkpoint)."""
+        now = utc_now()
+        with self._sessions.begin() as session:
+            self._held(session, job_id, worker_id, _bump(job_id, now).values(state_key=state_key))
+
+    def continue_later(self, job_id: str, worker_id: str) -> None:
+        """Queue a job that finished one chunk of its work; the chunk does not use up an attempt."""
+        now = utc_now()
+        with self._sessions.begin() as session:
+            self._held(
+                session,
+                job_id,
+                worker_id,
+                _bump(job_id, now).values(state=JobState.queued.value, attempts=JobRow.attempts - 1),
+            )
+
     def succeed(self, job_id: str, worker_id: str, result: JsonObject) -> None:
         """Record the job's result (JSON) and mark it succeeded."""
         now = utc_now()
@@ -333,4 +350,8 @@ def _to_job(row: JobRow) -> Job:
         finished_at=row.finished_at,
         owner=row.owner,
         progress_detail=dict(row.progress_detail) if row.progress_detail is not None else None,
+        state_key=row.state_key,
+        device=row.device,
+        run_s=row.run_s,
+        gpu_s=row.gpu_s,
     )
