@@ -172,7 +172,7 @@ class VoiceModelRow(Base):
 
 
 class UserRow(Base):
-    """An account: its e-mail, argon2 password hash and plan; `projects.owner` and `jobs.owner` hold its id."""
+    """An account: e-mail, argon2 password hash and plan; `projects.owner` and `jobs.owner` hold its id."""
 
     __tablename__ = "users"
 
