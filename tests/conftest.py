@@ -6,6 +6,8 @@ import pytest
 
 from fixtures.speech import SpeechFixture, english_speech, japanese_morae, japanese_speech, natural_english
 
+pytest_plugins = ["services.seaweed"]  # a real S3 server (SeaweedFS) for the tests that ask for one
+
 JA_SENTENCE = "こんにちは、今日はいい天気ですね。"
 JA_MORAE = ["か", "き", "しゃ"]
 EN_SENTENCE = "The quick brown fox jumps over the lazy dog."

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from db.postgres import postgres_database
+from services.redis_broker import redis_database
 from voicestudio.db import make_engine, upgrade_database
 from voicestudio.jobs import JobStore
 
@@ -23,6 +24,12 @@ def postgres_url() -> Iterator[str]:
     for url in postgres_database():
         upgrade_database(url)
         yield url
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis database of this session's own (skipped, with the reason, where there is no server)."""
+    yield from redis_database()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,5 +1,6 @@
 """Job kinds for the tests; the worker children import this module, as they would a real one."""
 
+import json
 import os
 import time
 from pathlib import Path
@@ -7,7 +8,10 @@ from pathlib import Path
 from voicestudio.domain.jobs import JsonObject
 from voicestudio.domain.progress import Progress
 from voicestudio.errors import VoicestudioError
-from voicestudio.jobs import JobContext, register
+from voicestudio.jobs import JobContext, JobContinues, register
+from voicestudio.jobs.registry import GPU_QUEUE
+
+STATE_MAX_BYTES = 1000
 
 
 class SilentTake(VoicestudioError):
@@ -53,9 +57,40 @@ def append_own_id(payload: JsonObject, ctx: JobContext) -> JsonObject:
     return {}
 
 
+def count_in_chunks(payload: JsonObject, ctx: JobContext) -> JsonObject:
+    """Count to `steps`, `ctx.chunk_steps` at a time, keeping the count in a blob between runs like a
+    training checkpoint. Each run logs the count it starts from; before step `hold_at` it waits (reporting)
+    until the file `gate` exists, so a test can stop the worker there."""
+    steps = int(payload["steps"])
+    counted = json.loads(ctx.blobs.read(ctx.state_key))["counted"] if ctx.state_key else 0
+    with open(payload["log"], "a", encoding="utf-8") as log:
+        log.write(f"{counted}\n")
+    end = steps if ctx.chunk_steps is None else min(steps, counted + ctx.chunk_steps)
+    for step in range(counted + 1, end + 1):
+        while step == payload.get("hold_at") and not Path(str(payload["gate"])).exists():
+            ctx.progress(Progress(f"holding before step {step}", step - 1, steps))
+            time.sleep(0.005)
+        time.sleep(0.02)
+        ctx.progress(Progress("counting", step, steps))
+    if end < steps:
+        state = ctx.blobs.put_stream([json.dumps({"counted": end}).encode()], STATE_MAX_BYTES)
+        ctx.save_state(state.key)
+        raise JobContinues
+    return {"counted": steps}
+
+
+def train_on_gpu(payload: JsonObject, ctx: JobContext) -> JsonObject:
+    """Stands in for training: says it holds a GPU, reports once, names the worker that ran it."""
+    ctx.set_device("cuda")
+    ctx.progress(Progress("training", 1, 1))
+    return {"worker_id": ctx.worker_id}
+
+
 register("test.echo", echo)
 register("test.gate", wait_at_gate)
 register("test.count", count)
 register("test.user_error", fail_for_the_user)
 register("test.crash", crash)
 register("test.append", append_own_id)
+register("test.chunked", count_in_chunks)
+register("test.train", train_on_gpu, queue=GPU_QUEUE)

@@ -17,15 +17,15 @@ from voicestudio.jobs import JobEvent, JobState, JobStore, LocalWorker, PollingE
 from .conftest import migrated_sqlite
 from .waiting import eventually, finished, wait_for_job
 
-FAST = {"poll_interval_s": 0.02, "progress_interval_s": 0.02, "heartbeat_interval_s": 0.5}
-
 
 def settings_for(folder: Path) -> WorkerSettings:
     return WorkerSettings(
         database_url=migrated_sqlite(folder),
         blob_location=str(folder / "blobs"),
         job_modules=("jobs.kinds",),
-        **FAST,
+        poll_interval_s=0.02,
+        progress_interval_s=0.02,
+        heartbeat_interval_s=0.5,
     )
 
 

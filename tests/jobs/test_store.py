@@ -157,3 +157,110 @@ def test_unknown_jobs_and_bad_payloads_are_explained(store: JobStore) -> None:
     assert [job.kind for job in store.list_jobs()] == []
     store.create("oto.generate", {}, project_id=None)
     assert [job.state for job in store.list_jobs(states={JobState.queued})] == [JobState.queued]
+
+
+def _silence(database_url: str, job_id: str) -> None:
+    """As if the job's worker last said it was alive five minutes ago."""
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        long_ago = utc_now() - timedelta(minutes=5)
+        connection.execute(update(JobRow).where(JobRow.id == job_id).values(heartbeat_at=long_ago))
+    engine.dispose()
+
+
+def test_a_message_claims_the_job_it_names_and_a_duplicate_does_nothing(
+    store: JobStore, database_url: str
+) -> None:
+    job_id = store.create("train", {}, max_attempts=3)
+    first = store.claim_job(job_id, "gpu-a", stale_after_s=20)
+    assert first is not None and (first.state, first.worker_id, first.attempts) == (
+        JobState.running,
+        "gpu-a",
+        1,
+    )
+    assert store.claim_job(job_id, "gpu-b", stale_after_s=20) is None  # a duplicate: gpu-a is alive
+    assert store.get(job_id).worker_id == "gpu-a"
+
+    _silence(database_url, job_id)  # gpu-a died; its message comes back to gpu-b
+    second = store.claim_job(job_id, "gpu-b", stale_after_s=20)
+    assert second is not None and (second.worker_id, second.attempts) == ("gpu-b", 2)
+    with pytest.raises(JobLost):
+        store.succeed(job_id, "gpu-a", {})
+
+    # gpu-b's run ended on a database error before it was recorded; the retried message is its own again
+    again = store.claim_job(job_id, "gpu-b", stale_after_s=20)
+    assert again is not None and again.attempts == 3
+    store.succeed(job_id, "gpu-b", {"model_id": "m1"})
+    assert store.claim_job(job_id, "gpu-c", stale_after_s=20) is None  # a late duplicate of a finished job
+    assert store.get(job_id).result == {"model_id": "m1"}
+    assert store.claim_job("no-such-job", "gpu-c", stale_after_s=20) is None
+
+
+def test_a_redelivered_job_that_was_cancelled_or_worn_out_ends_instead_of_running(
+    store: JobStore, database_url: str
+) -> None:
+    cancelled, worn_out = store.create("train", {}), store.create("train", {}, max_attempts=1)
+    for job_id in (cancelled, worn_out):
+        assert store.claim_job(job_id, "dead-worker", stale_after_s=20) is not None
+        _silence(database_url, job_id)
+    store.cancel(cancelled)
+    assert store.claim_job(cancelled, "gpu-b", stale_after_s=20) is None
+    assert store.claim_job(worn_out, "gpu-b", stale_after_s=20) is None
+    assert store.get(cancelled).state is JobState.cancelled
+    failed = store.get(worn_out)
+    assert (failed.state, failed.attempts) == (JobState.failed, 1)
+    assert "worker stopped while running this job, 1 times" in (failed.error_message or "")
+
+
+def test_the_dispatcher_hears_of_every_job_that_enters_the_queue(database_url: str) -> None:
+    sent: list[tuple[str, JobState]] = []
+    store = JobStore.from_url(database_url, dispatch=lambda job: sent.append((job.id, job.state)))
+    job_id = store.create("train", {})
+    store.claim_job(job_id, "w", stale_after_s=20)
+    store.continue_later(job_id, "w")  # its next chunk
+    store.claim_job(job_id, "w", stale_after_s=20)
+    store.fail(job_id, "w", "internal error", requeue=True)  # its next attempt
+    store.claim_job(job_id, "w", stale_after_s=20)
+    store.release(job_id, "w")  # the worker stops
+    store.claim_job(job_id, "w", stale_after_s=20)
+    store.requeue_interrupted()  # the worker died
+    store.claim_job(job_id, "w", stale_after_s=20)
+    store.succeed(job_id, "w", {})
+    store.cancel(store.create("oto", {}))
+    assert len(sent) == 6
+    assert sent[:5] == [(job_id, JobState.queued)] * 5
+    assert sent[5][1] is JobState.queued and sent[5][0] != job_id
+
+
+def test_a_job_continuing_from_its_saved_state_keeps_its_progress(store: JobStore) -> None:
+    fresh, chunked = store.create("oto", {}), store.create("train", {})
+    for job_id in (fresh, chunked):
+        store.claim_job(job_id, "w", stale_after_s=20)
+        store.record_progress(job_id, "w", 0.25, "training")
+    store.record_state(chunked, "w", "sha256/ab/cd/" + "ab" + "cd" + "0" * 60)
+    store.continue_later(chunked, "w")
+    store.release(fresh, "w")
+    assert (store.get(chunked).progress_fraction, store.get(chunked).progress_stage) == (0.25, "training")
+    assert store.claim_job(chunked, "w", stale_after_s=20).progress_fraction == 0.25  # type: ignore[union-attr]
+    assert store.claim_job(fresh, "w", stale_after_s=20).progress_fraction == 0.0  # type: ignore[union-attr]
+
+
+def test_each_run_adds_its_wall_time_and_gpu_time(store: JobStore) -> None:
+    job_id = store.create("train", {})
+    store.record_usage(job_id, "cpu", 1.5)  # preparing the dataset
+    store.record_usage(job_id, "cuda", 2.0)  # one chunk of training
+    store.record_usage(job_id, "cuda", 2.5)  # the next
+    job = store.get(job_id)
+    assert (job.device, job.run_s, job.gpu_s) == ("cuda", 6.0, 4.5)
+
+
+def test_jobs_waiting_long_are_found_for_sending_again(store: JobStore, database_url: str) -> None:
+    old, new = store.create("oto", {}), store.create("oto", {})
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        connection.execute(
+            update(JobRow).where(JobRow.id == old).values(updated_at=utc_now() - timedelta(hours=2))
+        )
+    engine.dispose()
+    assert [job.id for job in store.waiting_since(utc_now() - timedelta(hours=1))] == [old]
+    assert {job.id for job in store.waiting_since(utc_now())} == {old, new}

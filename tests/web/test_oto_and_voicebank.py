@@ -1,11 +1,18 @@
-"""From takes to a voicebank: generate the oto, review the least sure lines first, fix one, download it."""
+"""From takes to a voicebank: generate the oto, review the least sure lines first, fix one, download it.
+
+On each stack: the jobs run in the studio's worker child, or on the Celery worker; the zip comes from the
+blob folder, or from S3 through a presigned redirect.
+"""
 
 import io
+import re
 import zipfile
 from typing import Any
+from urllib.parse import unquote
 
 from web.conftest import StudioUnderTest
 from web.jobs import finished
+from web.stacks import each_stack  # noqa: F401  (every test here runs on each stack)
 from web.test_recording import new_project, upload
 
 CV_TAKES = ("ka", "ki", "na", "sa")
@@ -14,6 +21,24 @@ CV_TAKES = ("ka", "ki", "na", "sa")
 def oto_lines(studio: StudioUnderTest, project_id: str) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = studio.client.get(f"/api/projects/{project_id}/oto").json()["lines"]
     return lines
+
+
+def attachment_name(disposition: str) -> str:
+    """The UTF-8 file name (`filename*=utf-8''...`) of an attachment, as a browser saves it."""
+    match = re.search(r"filename\*=utf-8''([^;\s]+)", disposition, re.IGNORECASE)
+    assert disposition.startswith("attachment;") and match is not None, disposition
+    return unquote(match.group(1))
+
+
+def ran_on(studio: StudioUnderTest, job_id: str) -> str:
+    """The kind of worker that ran the job: `local` (a worker child) or `celery-cpu-<pid>`."""
+    worker_id = studio.studio.jobs.get(job_id).worker_id or "?:?:?"
+    label = worker_id.split(":")[1]
+    return "local" if label.startswith("local-") else label
+
+
+def expected_worker(studio: StudioUnderTest) -> str:
+    return "local" if studio.scale is None else f"celery-cpu-{studio.scale.worker_pid}"
 
 
 def watch(studio: StudioUnderTest, job_id: str) -> list[dict[str, Any]]:
@@ -39,8 +64,12 @@ def test_a_recorded_reclist_becomes_a_voicebank(studio: StudioUnderTest, takes: 
     assert (job["kind"], job["state"], job["attempts"]) == ("oto", "queued", 0)
 
     messages = watch(studio, job["id"])
-    fractions = [message["fraction"] for message in messages]
-    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    by_stage: dict[str, list[float]] = {}  # each stage (collecting takes, aligning) counts from 0 to 1
+    for message in messages:
+        by_stage.setdefault(message["stage"], []).append(message["fraction"])
+    assert all(fractions == sorted(fractions) for fractions in by_stage.values()), by_stage
+    assert messages[-1]["fraction"] == 1.0
+    assert ran_on(studio, job["id"]) == expected_worker(studio)
     assert messages[-1]["state"] == "succeeded"
     assert messages[-1]["result"] == {
         "lines": 4,
@@ -99,9 +128,17 @@ def test_a_recorded_reclist_becomes_a_voicebank(studio: StudioUnderTest, takes: 
     assert build.status_code == 202
     built = finished(client, build.json()["job"]["id"])
     assert built["state"] == "succeeded", built["error"]
-    download = client.get(f"/api/voicebanks/{built['result']['voicebank_id']}/download")
+    assert ran_on(studio, built["id"]) == expected_worker(studio)
+    url = f"/api/voicebanks/{built['result']['voicebank_id']}/download"
+    answer = client.get(url, follow_redirects=False)
+    if studio.scale is None:
+        assert answer.status_code == 200  # sent from the blob folder
+    else:  # the browser fetches it from S3 itself
+        assert answer.status_code == 307
+        assert answer.headers["location"].startswith(f"{studio.scale.seaweed.endpoint_url}/")
+    download = client.get(url)
     assert download.headers["content-type"] == "application/zip"
-    assert download.headers["content-disposition"] == "attachment; filename*=utf-8''Ame%20CV.zip"
+    assert attachment_name(download.headers["content-disposition"]) == "Ame CV.zip"
     archive = zipfile.ZipFile(io.BytesIO(download.content))
     oto_ini = archive.read("Ame CV/oto.ini").decode("cp932").splitlines()
     assert f"{least_sure['wav_name']}={least_sure['alias']},812.5,140,-420,90,25" in oto_ini

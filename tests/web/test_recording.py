@@ -1,4 +1,4 @@
-"""A singer starts a project, records takes and hears at once which ones to record again."""
+"""A singer starts a project, records takes and hears at once which ones to record again (on each stack)."""
 
 import io
 from typing import Any
@@ -9,6 +9,7 @@ import soundfile as sf
 
 from web.audio import TAKE_RATE_HZ, clipped, silent_take, wav_bytes
 from web.conftest import UPLOAD_LIMIT_BYTES, StudioUnderTest
+from web.stacks import each_stack  # noqa: F401  (every test here runs on each stack)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

@@ -1,4 +1,8 @@
-"""The studio is killed in the middle of a job; started again, it finishes the job and loses no take."""
+"""The studio is killed in the middle of a job; started again, it finishes the job and loses no take.
+
+Embedded stack only: it kills `voicestudio serve` with its local worker child (a Celery worker outlives
+API server restarts; tests/jobs/test_celery_backend.py kills and stops those).
+"""
 
 from pathlib import Path
 

@@ -1,10 +1,15 @@
-"""Every response is cross-origin isolated (browser WASM threads need it); errors are JSON with a message."""
+"""Every response is cross-origin isolated (browser WASM threads need it); errors are JSON with a message.
+
+On both stacks: embedded, and PostgreSQL + S3 + Celery.
+"""
 
 from collections.abc import Iterator
 
 import pytest
 
-from web.conftest import STATIC_FILES, StudioUnderTest, started_studio
+from voicestudio.jobs import JobStore
+from web.conftest import STATIC_FILES, StudioUnderTest, studio_on
+from web.stacks import each_stack  # noqa: F401  (every test here runs on each stack)
 
 ISOLATION = {
     "cross-origin-opener-policy": "same-origin",
@@ -14,9 +19,11 @@ ISOLATION = {
 
 
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioUnderTest]:
+def studio(
+    request: pytest.FixtureRequest, stack: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[StudioUnderTest]:
     """No job runs here, so no worker child is started."""
-    with started_studio(tmp_path_factory.mktemp("studio"), worker_processes=0) as started:
+    with studio_on(request, stack, tmp_path_factory.mktemp("studio"), worker_processes=0) as started:
         yield started
 
 
@@ -63,7 +70,8 @@ def test_the_api_describes_itself(studio: StudioUnderTest) -> None:
 
 
 def test_a_queued_job_can_be_watched_then_cancelled(studio: StudioUnderTest) -> None:
-    job_id = studio.app.state.studio.jobs.create("oto", {"project_id": "none"})  # no worker runs here
+    unsent = JobStore(studio.studio.sessions)  # queued, but sent to no worker: it stays queued
+    job_id = unsent.create("oto", {"project_id": "none"})
     with studio.client.websocket_connect(f"/ws/jobs/{job_id}") as socket:
         first = socket.receive_json()
     assert (first["id"], first["state"], first["fraction"], first["attempts"]) == (job_id, "queued", 0.0, 0)

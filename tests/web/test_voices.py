@@ -1,18 +1,40 @@
 """Upgrade to an AI voice: consent, readiness in numbers, a training job with live losses, its model and card;
-a server killed mid-training resumes from its checkpoint, and a cancelled run keeps its checkpoint."""
+a server killed mid-training resumes from its checkpoint, and a cancelled run keeps its checkpoint. The run's
+state and its model live in the database and the blob store, never in folders of the data directory."""
 
+import json
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
+import numpy.typing as npt
+import onnxruntime
 import pytest
 
 from voicestudio.align.reference import synthesize_english
+from voicestudio.db.engine import default_database_url
+from voicestudio.db.models import VoiceModelRow
+from voicestudio.jobs import JobState, JobStore, run_job
 from voicestudio.neural.checkpoints import read_checkpoint
+from voicestudio.storage import BlobStore, LocalBlobStore
+from voicestudio.studio.errors import NotFound
+from voicestudio.studio.training_state import (
+    CACHE_FOLDER,
+    TrainingState,
+    TrainingStateUnreadable,
+    load_training_state,
+    save_training_state,
+    state_blob_keys,
+)
+from voicestudio.studio.voice_models import list_voice_models, voice_model_file
+from voicestudio.studio.voice_training import train_project_voice
+from voicestudio.studio.voices import TrainRequest
 from voicestudio.text.prompts import load_prompt_set
 from web.audio import silent_take, wav_bytes
 from web.conftest import StudioUnderTest, started_studio
@@ -48,11 +70,27 @@ def consent_wav() -> bytes:
 
 
 @pytest.fixture(scope="module")
-def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioUnderTest]:
+def worker_tmp(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The temporary folder of the module's workers: their scratch folders and dataset cache go here."""
+    return tmp_path_factory.mktemp("worker-tmp")
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory: pytest.TempPathFactory, worker_tmp: Path) -> Iterator[StudioUnderTest]:
     """A studio whose minimum of sentence audio is lowered through its environment variable."""
     with pytest.MonkeyPatch.context() as env:
         env.setenv(MIN_AUDIO_ENV, str(MIN_AUDIO_S))
+        env.setenv("TMPDIR", str(worker_tmp))  # read by the spawned worker
         with started_studio(tmp_path_factory.mktemp("voices")) as started:
+            yield started
+
+
+@pytest.fixture(scope="module")
+def workerless_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioUnderTest]:
+    """A studio without a worker of its own: the test runs each of its jobs' runs itself."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(MIN_AUDIO_ENV, str(MIN_AUDIO_S))
+        with started_studio(tmp_path_factory.mktemp("chunks"), worker_processes=0) as started:
             yield started
 
 
@@ -76,6 +114,19 @@ def record_sentences(client: httpx.Client, project_id: str, wavs: dict[str, byte
         )
         assert response.status_code == 201, response.text
         assert response.json()["current"], response.json()["take"]["reasons"]
+
+
+def saved_checkpoint_step(jobs: JobStore, blobs: BlobStore, job_id: str, tmp_path: Path) -> int:
+    """The step of the checkpoint the job's saved state names, read back from the blob store."""
+    state_key = jobs.get(job_id).state_key
+    assert state_key is not None
+    state: TrainingState = load_training_state(blobs, state_key)
+    assert state.checkpoint_key is not None
+    copy = tmp_path / "saved.ckpt"
+    copy.write_bytes(blobs.read(state.checkpoint_key))
+    checkpoint_step = read_checkpoint(copy).step
+    assert checkpoint_step == state.step
+    return checkpoint_step
 
 
 def job_messages(client: TestClient, job_id: str) -> list[dict[str, Any]]:
@@ -129,7 +180,7 @@ def test_a_silent_consent_recording_is_refused_and_nothing_is_kept(studio: Studi
 
 
 def test_a_voice_trains_with_live_losses_and_appears_with_its_card(
-    studio: StudioUnderTest, sentence_wavs: dict[str, bytes], consent_wav: bytes
+    studio: StudioUnderTest, sentence_wavs: dict[str, bytes], consent_wav: bytes, worker_tmp: Path
 ) -> None:
     client = studio.client
     project_id = new_project(client, ["en-paragraph"])
@@ -176,11 +227,14 @@ def test_a_voice_trains_with_live_losses_and_appears_with_its_card(
     onnx = client.get(f"/api/models/{model_id}/model.onnx")
     assert onnx.status_code == 200 and len(onnx.content) == card["model_bytes"]
     assert client.get(f"/api/models/{model_id}/model.onnx.json").json()["audio"]["sample_rate"] == 22050
-    assert [p.name for p in (studio.data_dir / "models").iterdir()] == [model_id]
+    assert client.get(f"/api/models/{model_id}").json() == card
+    assert not (studio.data_dir / "models").exists() and not (studio.data_dir / "training").exists()
+    assert list((worker_tmp / CACHE_FOLDER / "datasets").iterdir()) == []  # dropped once the model is stored
+    assert list(worker_tmp.glob("voicestudio-train-*")) == []  # the run's scratch folder is gone
 
 
 def test_a_cancelled_training_stops_and_keeps_its_checkpoint(
-    studio: StudioUnderTest, sentence_wavs: dict[str, bytes], consent_wav: bytes
+    studio: StudioUnderTest, sentence_wavs: dict[str, bytes], consent_wav: bytes, tmp_path: Path
 ) -> None:
     client = studio.client
     project_id = new_project(client, ["en-paragraph"])
@@ -192,8 +246,8 @@ def test_a_cancelled_training_stops_and_keeps_its_checkpoint(
     assert client.post(f"/api/jobs/{job_id}/cancel").status_code == 200
     job = finished(client, job_id)
     assert job["state"] == "cancelled"
-    checkpoint = read_checkpoint(studio.data_dir / "training" / job_id / "checkpoints" / "last.ckpt")
-    assert 1 <= checkpoint.step < 200
+    server = studio.app.state.studio
+    assert 1 <= saved_checkpoint_step(server.jobs, server.blobs, job_id, tmp_path) < 200
     assert job["result"] is None
 
 
@@ -201,6 +255,7 @@ def test_a_server_killed_mid_training_resumes_from_the_checkpoint(
     tmp_path: Path, sentence_wavs: dict[str, bytes], consent_wav: bytes, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(MIN_AUDIO_ENV, str(MIN_AUDIO_S))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the killed worker's scratch stays in the test's folder
     data_dir, log = tmp_path / "data", tmp_path / "serve.log"
     steps = 8
     with served_studio(data_dir, log) as server, httpx.Client(base_url=server.url, timeout=30.0) as client:
@@ -212,7 +267,8 @@ def test_a_server_killed_mid_training_resumes_from_the_checkpoint(
         seen = wait_for_detail(client, job_id, lambda detail: detail["checkpoint_step"] >= 1)
         assert (seen["state"], seen["attempts"]) == ("running", 1)
         server.kill()
-    checkpoint_step = read_checkpoint(data_dir / "training" / job_id / "checkpoints" / "last.ckpt").step
+    jobs, blobs = JobStore.from_url(default_database_url(data_dir)), LocalBlobStore(data_dir / "blobs")
+    checkpoint_step = saved_checkpoint_step(jobs, blobs, job_id, tmp_path)
     assert 1 <= checkpoint_step < steps
 
     with served_studio(data_dir, log) as server, httpx.Client(base_url=server.url, timeout=30.0) as client:
@@ -226,6 +282,115 @@ def test_a_server_killed_mid_training_resumes_from_the_checkpoint(
         assert history == sorted(set(history)) and history[-1] == steps
         card = next(c for c in client.get("/api/models").json() if c["id"] == job["result"]["model_id"])
         assert card["steps"] == steps
+
+
+def test_training_in_chunks_continues_from_its_saved_state_and_ends_as_a_stored_model(
+    workerless_studio: StudioUnderTest,
+    sentence_wavs: dict[str, bytes],
+    consent_wav: bytes,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    client, server = workerless_studio.client, workerless_studio.app.state.studio
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the worker cache of the runs below
+    cache = tmp_path / CACHE_FOLDER / "datasets"
+    project_id = new_project(client, ["en-paragraph"])
+    record_sentences(client, project_id, sentence_wavs)
+    assert upload(client, f"/api/projects/{project_id}/consent", consent_wav).status_code == 201
+    started = client.post(f"/api/projects/{project_id}/voices", json=TINY | {"steps": 4})
+    job_id = started.json()["job"]["id"]
+    assert "data_dir" not in server.jobs.get(job_id).payload
+    settings = replace(server.worker_settings(), chunk_steps=2)
+
+    def run_one_run() -> JobState:
+        job = server.jobs.claim("test-worker", {"train"})
+        assert job is not None and job.id == job_id
+        return run_job(job, "test-worker", server.jobs, server.blobs, server.sessions, settings)
+
+    assert run_one_run() is JobState.queued  # the first chunk: steps 1 and 2
+    between = server.jobs.get(job_id)
+    assert (between.state, between.attempts, between.result) == (JobState.queued, 0, None)
+    assert (between.progress_stage, between.progress_fraction) == ("checkpoint saved", 0.5)
+    assert between.state_key is not None
+    state = load_training_state(server.blobs, between.state_key)
+    assert state.step == 2 and all(server.blobs.exists(key) for key in state.keys)
+    assert state_blob_keys(server.blobs, between.state_key) == state.keys  # what garbage collection keeps
+    assert saved_checkpoint_step(server.jobs, server.blobs, job_id, tmp_path) == 2
+    assert between.progress_detail is not None
+    assert [entry["step"] for entry in between.progress_detail["history"]] == [1, 2]
+    assert [path.name for path in cache.iterdir()] == [state.dataset_key.rsplit("/", 1)[1]]
+    assert list(tmp_path.glob("voicestudio-train-*")) == []
+
+    assert run_one_run() is JobState.succeeded  # the second chunk: steps 3 and 4, then the export
+    done = server.jobs.get(job_id)
+    assert done.progress_detail is not None and done.result is not None
+    detail = done.progress_detail
+    assert (detail["step"], detail["total_steps"], detail["resumed_from_step"]) == (4, 4, 2)
+    assert [entry["step"] for entry in detail["history"]] == [1, 2, 3, 4]
+    model_id = done.result["model_id"]
+    with server.sessions() as session:
+        row = session.get(VoiceModelRow, model_id)
+        assert row is not None
+        assert (row.project_id, row.job_id, row.card["steps"], row.card["size"]) == (
+            project_id,
+            job_id,
+            4,
+            "tiny",
+        )
+    onnx = server.blobs.read(row.onnx_key)
+    config = json.loads(server.blobs.read(row.config_key))
+    assert len(onnx) == row.model_bytes and config["audio"]["sample_rate"] == 22050
+    speech = speak(onnx, config)
+    assert speech.size > 1000 and np.all(np.isfinite(speech))
+    assert not any(server.blobs.exists(key) for key in (*state.keys, between.state_key))
+    assert state_blob_keys(server.blobs, between.state_key) == ()
+    assert list(cache.iterdir()) == []
+
+    assert client.get(f"/api/models/{model_id}/model.onnx").content == onnx
+    assert client.get(f"/api/models/{model_id}").json()["steps"] == 4
+    with server.sessions() as session:  # another user's project: the model is not theirs to see
+        assert [card.id for card in list_voice_models(session, "local")] == [model_id]
+        assert list_voice_models(session, "someone-else") == []
+        with pytest.raises(NotFound, match="There is no model"):
+            voice_model_file(session, server.blobs, "someone-else", model_id, "model.onnx")
+    again = train_project_voice(
+        server.sessions, server.blobs, project_id, job_id, TrainRequest(), MIN_AUDIO_S, lambda *_: None
+    )
+    assert (again.model_id, again.step) == (model_id, 4)  # a re-run finds the model it stored
+
+
+def test_a_saved_state_that_lost_its_files_is_named_and_garbage_collection_keeps_nothing_of_it(
+    tmp_path: Path,
+) -> None:
+    blobs = LocalBlobStore(tmp_path / "blobs")
+    dataset = blobs.put_stream([b"a dataset tar"], 100)
+    key = save_training_state(blobs, TrainingState(dataset.key, None, 0))
+    assert load_training_state(blobs, key) == TrainingState(dataset.key, None, 0)
+    blobs.delete(dataset.key)
+    with pytest.raises(TrainingStateUnreadable, match="names files that are gone"):
+        load_training_state(blobs, key)
+    not_a_state = blobs.put_stream([b'{"step": 3}'], 100).key
+    with pytest.raises(TrainingStateUnreadable, match="cannot be read"):
+        load_training_state(blobs, not_a_state)
+    assert state_blob_keys(blobs, not_a_state) == ()
+    assert state_blob_keys(blobs, key) == (dataset.key,)  # the manifest still names it
+
+
+def speak(onnx: bytes, config: dict[str, Any]) -> npt.NDArray[np.float32]:
+    """Samples of the model for a few of its phonemes, through onnxruntime as piper runs it."""
+    ids = config["phoneme_id_map"]
+    phonemes = [ids["^"][0], *(ids[p][0] for p in "həloʊ"), ids["$"][0]]
+    session = onnxruntime.InferenceSession(onnx, providers=["CPUExecutionProvider"])
+    (audio,) = session.run(
+        None,
+        {
+            "input": np.array([phonemes], dtype=np.int64),
+            "input_lengths": np.array([len(phonemes)], dtype=np.int64),
+            "scales": np.array([0.667, 1.0, 0.8], dtype=np.float32),
+        },
+    )
+    samples: npt.NDArray[np.float32] = audio.reshape(-1)
+    return samples
 
 
 def wait_for_detail(

@@ -10,11 +10,13 @@ from rich.table import Table
 
 from voicestudio import __version__
 from voicestudio.align.take import align_take_file
+from voicestudio.cli.account import login
 from voicestudio.cli.check import check_command
 from voicestudio.cli.errors import run_reporting_errors
 from voicestudio.cli.oto import Reclist, TextEncoding, oto_command
 from voicestudio.cli.prompts import print_prompt_set, prompt_sets_table
 from voicestudio.cli.voicebank import BankRequest, build_voicebank_command
+from voicestudio.cli.worker import worker
 from voicestudio.doctor import run_checks
 from voicestudio.domain import Language
 from voicestudio.text.prompts import load_prompt_set
@@ -139,24 +141,25 @@ def serve(
     ),
     port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = 8000,
     data_dir: Annotated[
-        Path,
-        typer.Option(
-            "--data-dir", envvar="VOICESTUDIO_DATA_DIR", help="Where the database and recordings live."
-        ),
-    ] = Path("data"),
+        Path | None,
+        typer.Option("--data-dir", help="Where the database and recordings live (default: data)."),
+    ] = None,
     min_training_audio_s: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--min-training-audio-s",
-            envvar="VOICESTUDIO_MIN_TRAINING_AUDIO_S",
-            help="Seconds of sentences a neural voice needs before it may be trained.",
+            help="Seconds of sentences a neural voice needs before it may be trained (default: 60).",
         ),
-    ] = 60.0,
+    ] = None,
 ) -> None:
-    """Start the web studio (and its worker) at http://HOST:PORT/."""
+    """Start the web studio (and its worker) at http://HOST:PORT/; other settings: VOICESTUDIO_* or .env."""
     from voicestudio.cli.serve import serve_studio  # the web stack loads only for this command
 
     serve_studio(host, port, data_dir, min_training_audio_s)
+
+
+app.command()(worker)  # voicestudio worker: runs jobs for studio servers elsewhere
+app.command()(login)  # voicestudio login --server URL --email E (asks for the password)
 
 
 @app.command("oto-sentences")

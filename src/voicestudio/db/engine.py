@@ -1,6 +1,7 @@
 """Connecting to the studio's database: SQLite in the data folder by default, PostgreSQL by URL."""
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,15 @@ class DatabaseError(VoicestudioError):
     """The database cannot be reached or is not set up; the message says how to fix it."""
 
 
+@dataclass(frozen=True, slots=True)
+class PoolSettings:
+    """Connections one process keeps to a server database (PostgreSQL); SQLite ignores them."""
+
+    size: int = 5  # kept open
+    max_overflow: int = 10  # opened beyond `size` under load, closed when returned
+    recycle_s: float = 1800.0  # replaced after this long, before a proxy or server drops them
+
+
 def default_data_dir() -> Path:
     """Where a one-machine studio keeps its database and files (`VOICESTUDIO_DATA_DIR` overrides)."""
     configured = os.environ.get("VOICESTUDIO_DATA_DIR")
@@ -31,8 +41,11 @@ def default_database_url(data_dir: Path | None = None) -> str:
     return f"sqlite:///{folder.absolute() / DATABASE_FILE_NAME}"
 
 
-def make_engine(url: str | None = None, **options: Any) -> Engine:
-    """An engine for `url` (default: SQLite in the data folder); SQLite gets WAL, foreign keys, busy wait."""
+def make_engine(url: str | None = None, pool: PoolSettings | None = None, **options: Any) -> Engine:
+    """An engine for `url` (default: SQLite in the data folder); SQLite gets WAL, foreign keys, busy wait.
+
+    `pool` sizes a server database's connection pool; None keeps SQLAlchemy's defaults.
+    """
     text = url if url is not None else default_database_url()
     try:
         parsed = make_url(text)
@@ -53,6 +66,10 @@ def make_engine(url: str | None = None, **options: Any) -> Engine:
             ) from None
     if not is_sqlite:
         options.setdefault("pool_pre_ping", True)
+        if pool is not None:
+            options.setdefault("pool_size", pool.size)
+            options.setdefault("max_overflow", pool.max_overflow)
+            options.setdefault("pool_recycle", pool.recycle_s)
     try:
         engine = create_engine(parsed, **options)
     except (NoSuchModuleError, ModuleNotFoundError) as error:

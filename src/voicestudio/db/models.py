@@ -214,6 +214,6 @@ class BlobRefRow(Base):
     __tablename__ = "blob_refs"
 
     key: Mapped[str] = mapped_column(String(KEY_LENGTH), primary_key=True)
-    owner: Mapped[str] = mapped_column(String(255), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(255), primary_key=True, index=True)
     size_bytes: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

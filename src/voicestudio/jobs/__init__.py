@@ -13,12 +13,24 @@ from voicestudio.jobs.errors import (
 )
 from voicestudio.jobs.events import EventBus, JobEvent, PollingEventBus
 from voicestudio.jobs.local import LocalWorker
-from voicestudio.jobs.registry import JobFunction, job_function, job_kind, register, registered_kinds
+from voicestudio.jobs.registry import (
+    CPU_QUEUE,
+    GPU_QUEUE,
+    JobFunction,
+    job_function,
+    job_kind,
+    job_queue,
+    register,
+    registered_kinds,
+)
 from voicestudio.jobs.runner import WorkerSettings, new_worker_id, run_job, work
-from voicestudio.jobs.store import JobStore
+from voicestudio.jobs.store import Dispatch, JobStore
 
 __all__ = [
+    "CPU_QUEUE",
     "FINISHED_STATES",
+    "GPU_QUEUE",
+    "Dispatch",
     "EventBus",
     "Job",
     "JobCancelled",
@@ -38,6 +50,7 @@ __all__ = [
     "WorkerStopping",
     "job_function",
     "job_kind",
+    "job_queue",
     "new_worker_id",
     "register",
     "registered_kinds",

@@ -9,7 +9,7 @@ from voicestudio.domain.jobs import Job, JsonObject
 from voicestudio.domain.progress import Progress
 from voicestudio.jobs.errors import JobCancelled, WorkerStopping
 from voicestudio.jobs.events import EventBus, JobEvent
-from voicestudio.jobs.store import JobStore
+from voicestudio.jobs.store import CPU_DEVICE, JobStore
 from voicestudio.storage.blobs import BlobStore
 
 
@@ -41,6 +41,7 @@ class JobContext:
         self._last_stage: str | None = None
         self.chunk_steps = chunk_steps  # None: run to the end; else stop after this many steps (JobContinues)
         self._state_key = job.state_key
+        self._device = CPU_DEVICE
 
     @property
     def job_id(self) -> str:
@@ -59,6 +60,15 @@ class JobContext:
     def state_key(self) -> str | None:
         """The blob an earlier run saved with `save_state`, or None on a first run."""
         return self._state_key
+
+    @property
+    def device(self) -> str:
+        """Where the job computes: "cpu" unless it said otherwise with `set_device`."""
+        return self._device
+
+    def set_device(self, name: str) -> None:
+        """Say where the work runs ("cuda", "runpod", "modal"); the run's time counts as GPU time then."""
+        self._device = name
 
     def save_state(self, key: str) -> None:
         """Record `key` (a stored blob) as the state the job's next run continues from."""

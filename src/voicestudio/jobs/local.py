@@ -19,6 +19,7 @@ from voicestudio.db.engine import make_engine, session_factory
 from voicestudio.jobs.errors import JobError
 from voicestudio.jobs.runner import WorkerSettings, new_worker_id, work
 from voicestudio.jobs.store import JobStore
+from voicestudio.logs import configure_logging
 
 RESTART_DELAY_S = 1.0  # a child that died this soon after starting is restarted after this pause
 
@@ -156,10 +157,7 @@ def child_main(settings: WorkerSettings, worker_id: str, stop: ProcessEvent, par
         terminate.set()
 
     signal.signal(signal.SIGTERM, on_terminate)
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(processName)s %(levelname)s %(message)s"
-        )
+    configure_logging(settings)
     work(settings, worker_id, _ChildStop(stop, terminate, parent_pid))
 
 

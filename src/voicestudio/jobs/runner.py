@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from types import TracebackType
-from typing import Protocol
+from typing import Literal, Protocol
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,6 +26,7 @@ from voicestudio.jobs.errors import JobCancelled, JobContinues, JobError, JobLos
 from voicestudio.jobs.events import EventBus, JobEvent
 from voicestudio.jobs.registry import job_function, registered_kinds
 from voicestudio.jobs.store import JobStore
+from voicestudio.logs import job_log_context
 from voicestudio.storage.blobs import BlobStore
 from voicestudio.storage.factory import open_blob_store
 
@@ -46,7 +47,10 @@ class WorkerSettings:
     progress_interval_s: float = 0.25  # at most one progress write (and cancel check) per this
     heartbeat_interval_s: float = 2.0  # a running job's worker says it is alive this often
     stale_after_s: float = 20.0  # a running job silent this long lost its worker: queue it again
+    log_format: Literal["text", "json"] = "text"  # the worker's log lines (see voicestudio.logs)
+    log_level: str = "INFO"
     chunk_steps: int | None = None  # long jobs stop after this many steps and continue in a new run
+    queues: tuple[str, ...] | None = None  # run only kinds that wait on these queues; None: every kind
 
 
 class StopSignal(Protocol):
@@ -90,7 +94,8 @@ def run_job(
     traceback and an id, and the job is tried again until it has used its attempts.
     """
     try:
-        state = _run(job, worker_id, store, blobs, sessions, settings, events, should_stop)
+        with job_log_context(job.id):
+            state = _run(job, worker_id, store, blobs, sessions, settings, events, should_stop)
     except JobLost as lost:
         _LOG.warning("%s; its result is dropped", lost)
         return store.get(job.id).state
@@ -110,6 +115,7 @@ def _run(
     should_stop: Callable[[], bool],
 ) -> JobState:
     _LOG.info("job %s (%s) attempt %d/%d on %s", job.id, job.kind, job.attempts, job.max_attempts, worker_id)
+    started = time.monotonic()
     try:
         function = job_function(job.kind)
         with _Heartbeat(store, job.id, worker_id, settings.heartbeat_interval_s) as heartbeat:
@@ -124,7 +130,10 @@ def _run(
                 should_stop=lambda: should_stop() or heartbeat.lost,
                 chunk_steps=settings.chunk_steps,
             )
-            result = function(dict(job.payload), context)
+            try:
+                result = function(dict(job.payload), context)
+            finally:  # every ending counts the run's time, before the ending itself is recorded
+                store.record_usage(job.id, context.device, time.monotonic() - started)
         if not isinstance(result, dict):
             raise TypeError(f"job function for {job.kind!r} returned {type(result).__name__}, not a dict")
         json.dumps(result, allow_nan=False)
@@ -192,7 +201,7 @@ class _Heartbeat:
 def work(settings: WorkerSettings, worker_id: str, stop: StopSignal) -> None:
     """Claim, run and record jobs until `stop` is set; also re-queues jobs whose worker went silent."""
     load_job_modules(settings.job_modules)
-    kinds = registered_kinds()
+    kinds = registered_kinds(settings.queues)
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
     store = JobStore(sessions)

@@ -2,15 +2,16 @@
 
 Every change bumps `version`, and every worker-side change is a compare-and-set on (`worker_id`,
 `state` = running), so two workers never hold the same job and a worker that lost its job finds out.
+Each time a job (re)enters the queue the store calls its `dispatch`, so a broker can hand it to a worker.
 """
 
 import json
 import logging
-from collections.abc import Collection
-from datetime import datetime
+from collections.abc import Callable, Collection
+from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Update, select, update
+from sqlalchemy import CursorResult, Select, Update, case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,6 +23,10 @@ from voicestudio.jobs.errors import JobError, JobLost, JobNotFound
 
 DEFAULT_MAX_ATTEMPTS = 3
 CLAIM_CANDIDATES = 8  # queued jobs looked at per claim try; losing a race moves on to the next one
+CPU_DEVICE = "cpu"  # time on any other device ("cuda", "runpod", "modal") counts as GPU time
+
+Dispatch = Callable[[Job], None]
+"""Told of each job that is queued (new, next chunk, retry, given back), after the change is committed."""
 
 _LOG = logging.getLogger("voicestudio.jobs")
 
@@ -29,13 +34,14 @@ _LOG = logging.getLogger("voicestudio.jobs")
 class JobStore:
     """The jobs table as a queue that survives restarts of the API and of its workers."""
 
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, sessions: sessionmaker[Session], *, dispatch: Dispatch | None = None) -> None:
         self._sessions = sessions
+        self._dispatch = dispatch  # None: workers find queued jobs by polling the table
 
     @classmethod
-    def from_url(cls, url: str | None = None) -> "JobStore":
+    def from_url(cls, url: str | None = None, *, dispatch: Dispatch | None = None) -> "JobStore":
         """A store on the database at `url` (default: SQLite in the data folder)."""
-        return cls(session_factory(url))
+        return cls(session_factory(url), dispatch=dispatch)
 
     # --- the API side ---------------------------------------------------------------------------
 
@@ -78,6 +84,7 @@ class JobStore:
             raise JobError(
                 f"There is no project {project_id} for a {kind} job; it may be deleted. Reload the page."
             ) from None
+        self._queued(row.id)
         return row.id
 
     def get(self, job_id: str) -> Job:
@@ -97,6 +104,17 @@ class JobStore:
             query = query.where(JobRow.project_id == project_id)
         if states is not None:
             query = query.where(JobRow.state.in_(sorted(state.value for state in states)))
+        with self._sessions() as session:
+            return [_to_job(row) for row in session.scalars(query)]
+
+    def waiting_since(self, before: datetime, *, limit: int = 100) -> list[Job]:
+        """Queued jobs unchanged since `before`, oldest first: their message to a worker may be lost."""
+        query = (
+            select(JobRow)
+            .where(JobRow.state == JobState.queued.value, JobRow.updated_at < before)
+            .order_by(JobRow.updated_at, JobRow.id)
+            .limit(limit)
+        )
         with self._sessions() as session:
             return [_to_job(row) for row in session.scalars(query)]
 
@@ -151,8 +169,7 @@ class JobStore:
                             worker_id=worker_id,
                             attempts=JobRow.attempts + 1,
                             version=JobRow.version + 1,
-                            progress_fraction=0.0,
-                            progress_stage="",
+                            **_fresh_progress(),
                             started_at=now,
                             heartbeat_at=now,
                             updated_at=now,
@@ -163,6 +180,51 @@ class JobStore:
                     if won:
                         return self.get(job_id)
             # Every candidate went to another worker in the meantime: look again.
+
+    def claim_job(self, job_id: str, worker_id: str, stale_after_s: float) -> Job | None:
+        """Take this one job for `worker_id` (a broker message names it); None when there is nothing to do.
+
+        Wins if the job is queued, or running but silent for `stale_after_s` (its worker died and the
+        message came back) or held by `worker_id` itself (its run ended on an error before it was
+        recorded). A finished job, or one that a live worker runs, is left alone: duplicate messages are
+        harmless. A silent job with no attempts left fails, one whose cancel was asked is cancelled.
+        """
+        now = utc_now()
+        claimed = {
+            "state": JobState.running.value,
+            "worker_id": worker_id,
+            "attempts": JobRow.attempts + 1,
+            "version": JobRow.version + 1,
+            **_fresh_progress(),
+            "started_at": now,
+            "heartbeat_at": now,
+            "updated_at": now,
+        }
+        silent_since = now - timedelta(seconds=stale_after_s)
+        abandoned = (
+            (JobRow.worker_id == worker_id)
+            | (JobRow.heartbeat_at < silent_since)
+            | JobRow.heartbeat_at.is_(None)
+        )
+        with self._sessions.begin() as session:
+            queued = update(JobRow).where(JobRow.id == job_id, JobRow.state == JobState.queued.value)
+            taken_over = update(JobRow).where(
+                JobRow.id == job_id,
+                JobRow.state == JobState.running.value,
+                abandoned,
+                JobRow.attempts < JobRow.max_attempts,
+                JobRow.cancel_requested.is_(False),
+            )
+            won = _changed(session, queued.values(**claimed)) or _changed(
+                session, taken_over.values(**claimed)
+            )
+        if won:
+            return self.get(job_id)
+        # Silent with no attempts left, or with its cancel asked: record how it ended.
+        for _job_id, state in self._give_back(_running_jobs(job_id=job_id, heartbeat_before=silent_since)):
+            if state is JobState.queued:
+                self._queued(job_id)
+        return None
 
     def record_progress(
         self, job_id: str, worker_id: str, fraction: float, stage: str, detail: JsonObject | None = None
@@ -203,6 +265,18 @@ class JobStore:
                 worker_id,
                 _bump(job_id, now).values(state=JobState.queued.value, attempts=JobRow.attempts - 1),
             )
+        self._queued(job_id)
+
+    def record_usage(self, job_id: str, device: str, run_s: float) -> None:
+        """Add one run's wall time to the job's totals (and to its GPU time unless `device` is the CPU)."""
+        gpu_s = 0.0 if device == CPU_DEVICE else run_s
+        statement = (
+            update(JobRow)
+            .where(JobRow.id == job_id)
+            .values(device=device[:16], run_s=JobRow.run_s + run_s, gpu_s=JobRow.gpu_s + gpu_s)
+        )
+        with self._sessions.begin() as session:
+            _changed(session, statement)  # no new version: the run's ending, written next, brings one
 
     def succeed(self, job_id: str, worker_id: str, result: JsonObject) -> None:
         """Record the job's result (JSON) and mark it succeeded."""
@@ -230,6 +304,8 @@ class JobStore:
             values = {"state": JobState.failed.value, "error_message": message, "finished_at": now}
         with self._sessions.begin() as session:
             self._held(session, job_id, worker_id, _bump(job_id, now).values(**values))
+        if requeue:
+            self._queued(job_id)
         return JobState(values["state"])
 
     def mark_cancelled(self, job_id: str, worker_id: str) -> None:
@@ -253,6 +329,7 @@ class JobStore:
                 worker_id,
                 _bump(job_id, now).values(state=JobState.queued.value, attempts=JobRow.attempts - 1),
             )
+        self._queued(job_id)
 
     def requeue_interrupted(
         self, *, worker_id: str | None = None, heartbeat_before: datetime | None = None
@@ -264,19 +341,15 @@ class JobStore:
         jobs whose worker has been silent since then. A job whose cancel was asked becomes cancelled;
         one that already used all its attempts fails with a message; the others are queued again.
         """
-        query = select(
-            JobRow.id,
-            JobRow.kind,
-            JobRow.version,
-            JobRow.attempts,
-            JobRow.max_attempts,
-            JobRow.cancel_requested,
-        ).where(JobRow.state == JobState.running.value)
-        if worker_id is not None:
-            query = query.where(JobRow.worker_id == worker_id)
-        if heartbeat_before is not None:
-            query = query.where((JobRow.heartbeat_at < heartbeat_before) | JobRow.heartbeat_at.is_(None))
-        changed: list[str] = []
+        given_back = self._give_back(_running_jobs(worker_id=worker_id, heartbeat_before=heartbeat_before))
+        for job_id, state in given_back:
+            if state is JobState.queued:
+                self._queued(job_id)
+        return [job_id for job_id, _state in given_back]
+
+    def _give_back(self, query: Select[str, str, int, int, int, bool]) -> list[tuple[str, JobState]]:
+        """Requeue, fail or cancel the running jobs `query` picks (see requeue_interrupted)."""
+        changed: list[tuple[str, JobState]] = []
         with self._sessions() as session:
             rows = session.execute(query).all()
             session.rollback()
@@ -303,16 +376,51 @@ class JobStore:
                     .values(version=JobRow.version + 1, updated_at=now, **values)
                 )
                 if _changed(session, statement):
-                    changed.append(job_id)
+                    changed.append((job_id, JobState(values["state"])))
                     _LOG.warning("job %s (%s) was interrupted: now %s", job_id, kind, values["state"])
                 session.commit()
         return changed
+
+    def _queued(self, job_id: str) -> None:
+        """Tell the dispatcher, if any, that the job waits for a worker."""
+        if self._dispatch is not None:
+            self._dispatch(self.get(job_id))
 
     def _held(self, session: Session, job_id: str, worker_id: str, statement: Update) -> None:
         """Run `statement` only while `worker_id` still runs the job; JobLost otherwise."""
         held = statement.where(JobRow.worker_id == worker_id, JobRow.state == JobState.running.value)
         if not _changed(session, held):
             raise JobLost(f"job {job_id} is no longer held by worker {worker_id}")
+
+
+def _running_jobs(
+    *, job_id: str | None = None, worker_id: str | None = None, heartbeat_before: datetime | None = None
+) -> Select[str, str, int, int, int, bool]:
+    """Running jobs (one, one worker's, those silent since `heartbeat_before`), as a give-back reads them."""
+    query = select(
+        JobRow.id,
+        JobRow.kind,
+        JobRow.version,
+        JobRow.attempts,
+        JobRow.max_attempts,
+        JobRow.cancel_requested,
+    ).where(JobRow.state == JobState.running.value)
+    if job_id is not None:
+        query = query.where(JobRow.id == job_id)
+    if worker_id is not None:
+        query = query.where(JobRow.worker_id == worker_id)
+    if heartbeat_before is not None:
+        query = query.where((JobRow.heartbeat_at < heartbeat_before) | JobRow.heartbeat_at.is_(None))
+    return query
+
+
+def _fresh_progress() -> dict[str, Any]:
+    """A claimed job's progress: from zero, unless it continues from a saved state (its next chunk)."""
+    from_scratch = JobRow.state_key.is_(None)
+    return {
+        "progress_fraction": case((from_scratch, 0.0), else_=JobRow.progress_fraction),
+        "progress_stage": case((from_scratch, ""), else_=JobRow.progress_stage),
+    }
 
 
 def _bump(job_id: str, now: datetime) -> Update:

@@ -15,15 +15,17 @@ from voicestudio.neural.errors import BadSettings, BaseCheckpointError
 from voicestudio.neural.model import build_model, hyperparameters_of, load_checkpoint_dict, step_of
 from voicestudio.neural.presets import PRESETS, preset_hyperparameters
 from voicestudio.neural.values import (
+    CHECKPOINT_NAME,
     Checkpoint,
+    CheckpointSaved,
     Dataset,
     TrainingProgress,
     TrainingProgressCallback,
     TrainingSettings,
+    ignore_checkpoints,
     ignore_training_progress,
 )
 
-CHECKPOINT_NAME = "last.ckpt"
 VOICE_KEY = "voicestudio_voice"  # in each checkpoint: the piper config of the voice (phoneme map, rate)
 _SMOOTHING = 0.3  # weight of the newest step in the seconds-per-step average
 
@@ -33,21 +35,28 @@ def train_voice(
     out_dir: Path,
     settings: TrainingSettings,
     on_progress: TrainingProgressCallback = ignore_training_progress,
+    *,
+    until_step: int | None = None,
+    on_checkpoint: CheckpointSaved = ignore_checkpoints,
 ) -> Checkpoint:
-    """Train until `settings.steps`, writing `out_dir/last.ckpt` every N steps and at the end.
+    """Train until `until_step` (default `settings.steps`, the run's total), writing `out_dir/last.ckpt`
+    every N steps and at the end; `on_checkpoint` hears of each one written.
 
     When `out_dir` already holds a checkpoint the run continues from its step (optimizer included);
     otherwise it starts from the base checkpoint's weights with a fresh optimizer, or from scratch.
     A progress callback that raises (a cancelled job) leaves a clean checkpoint of the last step.
     """
     _check(settings)
+    stop_step = settings.steps if until_step is None else min(until_step, settings.steps)
+    if stop_step < 1:
+        raise BadSettings(f"until_step is {until_step}; train until step 1 or later.")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     last = out_dir / CHECKPOINT_NAME
     resume_from: Path | None = None
     if last.is_file():
         contents = load_checkpoint_dict(last)
-        if step_of(contents) >= settings.steps:
+        if step_of(contents) >= stop_step:
             return read_checkpoint(last)
         model = build_model(hyperparameters_of(contents), settings.batch_size)
         resume_from = last
@@ -63,9 +72,9 @@ def train_voice(
     voice_config = (
         json.loads(dataset.config_path.read_text(encoding="utf-8")) if dataset.config_path.is_file() else {}
     )
-    reporter = _StepReporter(last, settings, voice_config, on_progress)
+    reporter = _StepReporter(last, settings, stop_step, voice_config, on_progress, on_checkpoint)
     trainer = L.Trainer(
-        max_steps=2 * settings.steps,  # Lightning counts the generator's and the discriminator's steps
+        max_steps=2 * stop_step,  # Lightning counts the generator's and the discriminator's steps
         max_epochs=-1,
         accelerator=_accelerator(settings),
         devices=1,
@@ -126,13 +135,17 @@ class _StepReporter(L.Callback):
         self,
         checkpoint_path: Path,
         settings: TrainingSettings,
+        stop_step: int,
         voice_config: dict[str, Any],
         on_progress: TrainingProgressCallback,
+        on_checkpoint: CheckpointSaved,
     ) -> None:
         self._path = checkpoint_path
         self._settings = settings
+        self._stop_step = stop_step
         self._voice_config = voice_config
         self._on_progress = on_progress
+        self._on_checkpoint = on_checkpoint
         self._checkpoint_step = 0
         self._last_time = 0.0
         self._seconds_per_step = 0.0
@@ -152,7 +165,7 @@ class _StepReporter(L.Callback):
             else _SMOOTHING * took_s + (1 - _SMOOTHING) * self._seconds_per_step
         )
         total = self._settings.steps
-        if step % self._settings.checkpoint_every_steps == 0 or step >= total:
+        if step % self._settings.checkpoint_every_steps == 0 or step >= self._stop_step:
             self._save(trainer, step)
         progress = TrainingProgress(
             stage="train",
@@ -180,3 +193,4 @@ class _StepReporter(L.Callback):
     def _save(self, trainer: L.Trainer, step: int) -> None:
         save_atomic(trainer.save_checkpoint, self._path)
         self._checkpoint_step = step
+        self._on_checkpoint(self._path, step)

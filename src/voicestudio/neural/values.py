@@ -12,6 +12,7 @@ from voicestudio.domain.progress import Progress
 
 Preset = Literal["tiny", "medium"]
 Device = Literal["auto", "cpu", "cuda"]
+CHECKPOINT_NAME = "last.ckpt"  # the checkpoint a training folder holds, and resumes from
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +107,14 @@ TrainingProgressCallback = Callable[[TrainingProgress], None]
 
 def ignore_training_progress(_: TrainingProgress) -> None:
     """A callback for callers that do not show training progress."""
+
+
+CheckpointSaved = Callable[[Path, int], None]
+"""Called with the checkpoint file and its step each time training writes one (to copy it elsewhere)."""
+
+
+def ignore_checkpoints(_path: Path, _step: int) -> None:
+    """A callback for callers that keep the checkpoint where training writes it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """What the studio keeps as files (takes, voicebanks, models) and the protocol every blob store follows."""
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -39,7 +39,7 @@ class BlobRef:
 
 
 class BlobStore(Protocol):
-    """Content-addressed blob storage: a local directory now, any S3-compatible service later."""
+    """Content-addressed blob storage: a local directory or any S3-compatible service."""
 
     def put_stream(self, chunks: Iterable[bytes] | BinaryIO, max_bytes: int) -> BlobRef:
         """Store everything `chunks` yields (or the file's content); BlobTooLarge past `max_bytes`."""
@@ -61,8 +61,26 @@ class BlobStore(Protocol):
         """Remove the blob; deleting a missing blob is not an error."""
         ...
 
-    def download_target(self, key: str) -> Path | str:
-        """A local file to send (Path) or a URL the browser can fetch directly (str)."""
+    def download_target(
+        self, key: str, *, download_name: str | None = None, media_type: str | None = None
+    ) -> Path | str:
+        """A local file to send (Path) or a URL the browser can fetch directly (str).
+
+        A URL carries `download_name` (Content-Disposition) and `media_type` itself; for a Path the web
+        server sets them.
+        """
+        ...
+
+    def list_keys(self) -> Iterator[BlobRef]:
+        """Every stored blob in key order, temporaries left out (garbage collection walks this)."""
+        ...
+
+    def remove_stale_temporaries(self, older_than_s: float = 3600.0) -> int:
+        """Delete what uploads killed mid-way left behind (older than `older_than_s`); how many went."""
+        ...
+
+    def check(self) -> None:
+        """StorageError, saying what to check, unless the store can be used now (for readiness probes)."""
         ...
 
 
@@ -90,6 +108,21 @@ def iter_chunks(source: Iterable[bytes] | BinaryIO, chunk_bytes: int = CHUNK_BYT
             yield bytes(chunk)
     else:
         yield from source
+
+
+def too_large(max_bytes: int) -> BlobTooLarge:
+    """The error for an upload past `max_bytes`, worded the same by every store."""
+    return BlobTooLarge(
+        f"The file is larger than the limit of {describe_size(max_bytes)}. "
+        "Upload a shorter or smaller file (e.g. a shorter recording, or 16-bit WAV)."
+    )
+
+
+def not_found(key: str) -> BlobNotFound:
+    """The error for a key no blob is stored under, worded the same by every store."""
+    return BlobNotFound(
+        f"No stored file has the key {key}; it was deleted or never uploaded. Upload it again."
+    )
 
 
 def describe_size(size_bytes: int) -> str:

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 from voicestudio.storage.blobs import (
-    BlobNotFound,
+    BLOB_KEY_PATTERN,
     BlobRef,
-    BlobTooLarge,
     StorageError,
     blob_key,
     check_blob_key,
-    describe_size,
     iter_chunks,
+    not_found,
+    too_large,
 )
 
 TEMPORARY_DIR = ".incoming"
@@ -59,10 +59,7 @@ class LocalBlobStore:
                         raise TypeError(f"blob chunks must be bytes, not {type(chunk).__name__}")
                     size_bytes += len(chunk)
                     if size_bytes > max_bytes:
-                        raise BlobTooLarge(
-                            f"The file is larger than the limit of {describe_size(max_bytes)}. "
-                            "Upload a shorter or smaller file (e.g. a shorter recording, or 16-bit WAV)."
-                        )
+                        raise too_large(max_bytes)
                     digest.update(chunk)
                     with _disk(self.root):
                         out.write(chunk)
@@ -86,7 +83,7 @@ class LocalBlobStore:
         try:
             return self._path(key).open("rb")
         except FileNotFoundError:
-            raise self._not_found(key) from None
+            raise not_found(key) from None
 
     def read(self, key: str) -> bytes:
         """The blob's whole content."""
@@ -101,12 +98,35 @@ class LocalBlobStore:
         """Remove the blob's file; a missing one is fine."""
         self._path(key).unlink(missing_ok=True)
 
-    def download_target(self, key: str) -> Path:
-        """The blob's file, for the web server to send as it is."""
+    def download_target(
+        self, key: str, *, download_name: str | None = None, media_type: str | None = None
+    ) -> Path:
+        """The blob's file, for the web server to send as it is (it names the file and its type)."""
+        del download_name, media_type  # the response that sends the file carries them
         path = self._path(key)
         if not path.is_file():
-            raise self._not_found(key)
+            raise not_found(key)
         return path
+
+    def list_keys(self) -> Iterator[BlobRef]:
+        """Every stored blob, in key order (garbage collection walks this); temporaries are left out."""
+        for path in sorted((self.root / "sha256").glob("??/??/*")):
+            key = path.relative_to(self.root).as_posix()
+            match = BLOB_KEY_PATTERN.fullmatch(key)
+            if match is None or not path.is_file():
+                continue
+            with contextlib.suppress(FileNotFoundError):  # deleted while we walked
+                yield BlobRef(key=key, size_bytes=path.stat().st_size, sha256=match.group(3))
+
+    def check(self) -> None:
+        """StorageError unless the storage folder exists (or can be made) and is writable."""
+        with _disk(self.root):
+            self.root.mkdir(parents=True, exist_ok=True)
+        if not os.access(self.root, os.W_OK | os.X_OK):
+            raise StorageError(
+                f"The storage folder {self.root} is not writable. "
+                "Give the studio's user write access to it or choose another data folder."
+            )
 
     def remove_stale_temporaries(self, older_than_s: float = 3600.0) -> int:
         """Delete temporary files left by a process killed mid-upload; returns how many were removed."""
@@ -121,11 +141,6 @@ class LocalBlobStore:
 
     def _path(self, key: str) -> Path:
         return self.root.joinpath(*check_blob_key(key).split("/"))
-
-    def _not_found(self, key: str) -> BlobNotFound:
-        return BlobNotFound(
-            f"No stored file has the key {key}; it was deleted or never uploaded. Upload it again."
-        )
 
 
 @contextlib.contextmanager

@@ -12,6 +12,8 @@ from voicestudio.db.models import ConsentRow, new_id
 from voicestudio.db.types import utc_now
 from voicestudio.domain import Language
 from voicestudio.storage.blobs import BlobRef, BlobStore
+from voicestudio.studio.accounts import LOCAL_OWNER
+from voicestudio.studio.gc import record_blob_now, release_blob
 from voicestudio.studio.rows import project_row
 from voicestudio.studio.takes import blob_file
 
@@ -46,12 +48,15 @@ def consent_sentence(language: Language) -> str:
 def add_consent(session: Session, blobs: BlobStore, project_id: str, blob: BlobRef) -> ConsentInfo:
     """Check the stored upload as a recording (readable, not silent, sane length) and keep it as consent.
 
-    A recording the audio checks refuse raises their AudioError, and its blob is deleted again.
+    The blob counts against the project owner's storage. A recording the audio checks refuse raises
+    their AudioError, and its blob is deleted again unless something else uses the same bytes.
     """
+    owner: str | None = None
     try:
         project = project_row(session, project_id)
         language = Language(project.language)
-        session.rollback()  # end the read while the audio is checked
+        owner = project.owner or LOCAL_OWNER
+        record_blob_now(session, owner, blob)  # also ends the read while the audio is checked
         with blob_file(blobs, blob.key, CONSENT_WAV_NAME) as path:
             clip = load_take(path)
         row = ConsentRow(
@@ -68,8 +73,7 @@ def add_consent(session: Session, blobs: BlobStore, project_id: str, blob: BlobR
             project_row(session, project_id)
             session.add(row)
     except BaseException:
-        session.rollback()
-        _forget_blob(session, blobs, blob.key)
+        release_blob(session, blobs, owner, blob.key)
         raise
     return _info(row)
 
@@ -84,14 +88,6 @@ def latest_consent(session: Session, project_id: str) -> ConsentInfo | None:
     )
     row = session.scalars(query).first()
     return _info(row) if row is not None else None
-
-
-def _forget_blob(session: Session, blobs: BlobStore, key: str) -> None:
-    """Delete a refused upload's blob, unless a consent already uses the same content."""
-    used = session.scalar(select(ConsentRow.id).where(ConsentRow.blob_key == key).limit(1))
-    session.rollback()
-    if used is None:
-        blobs.delete(key)
 
 
 def _info(row: ConsentRow) -> ConsentInfo:

@@ -1,18 +1,17 @@
 """Text → piper phonemes and a model's phoneme ids, by piper's own phonemizer for the model's config; the
 browser asks for it for voices it cannot phonemize itself (Japanese: OpenJTalk with pitch-accent marks)."""
 
-import json
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, Final, cast
 
 from piper import PiperVoice
 from piper.config import PhonemeType, PiperConfig
 
 from voicestudio.studio.errors import StudioError
-from voicestudio.studio.models import CONFIG_FILE, ModelUnreadable, model_file
+from voicestudio.studio.models import CONFIG_FILE, ModelUnreadable
 
 # The types whose phonemizer runs offline with what the studio installs (pinyin downloads g2pW; hebrew
 # and thai need extra packages).
@@ -38,6 +37,10 @@ class PhonemizedText:
     phonemes: tuple[tuple[str, ...], ...]
     phoneme_ids: tuple[tuple[int, ...], ...]
     missing_phonemes: tuple[str, ...]
+
+
+_VOICES: OrderedDict[str, PiperVoice] = OrderedDict()  # newest last
+_VOICES_LOCK = threading.Lock()
 
 
 def _phonemizing_voice(config: Mapping[str, Any], name: str) -> PiperVoice:
@@ -81,24 +84,15 @@ def phonemize_with_config(config: Mapping[str, Any], text: str) -> PhonemizedTex
     return _phonemize(_phonemizing_voice(config, CONFIG_FILE), text)
 
 
-@lru_cache(maxsize=VOICES_KEPT)
-def _cached_voice(path: Path, mtime_ns: int, size_bytes: int) -> PiperVoice:
-    """One phonemizing voice per config file version, so OpenJTalk and espeak stay loaded between requests."""
-    name = f"{path.parent.name}/{path.name}"
-    try:
-        config = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelUnreadable(f"{name} cannot be read ({error}). Export the model again.") from error
-    if not isinstance(config, dict):
-        raise ModelUnreadable(f"{name} is not a JSON object. Export the model again.")
-    return _phonemizing_voice(config, f"Model {path.parent.name!r}")
-
-
-def phonemize_for_model(models_folder: Path, model_id: str, text: str) -> PhonemizedText:
-    """`text` as the model `model_id` under `models_folder` reads it; NotFound when there is no such model."""
-    path = model_file(models_folder, model_id, "model.onnx.json")
-    try:
-        status = path.stat()
-    except OSError as error:
-        raise ModelUnreadable(f"{model_id}/{CONFIG_FILE}: {error}. Export the model again.") from error
-    return _phonemize(_cached_voice(path, status.st_mtime_ns, status.st_size), text)
+def phonemize_for_model(tag: str, config: Mapping[str, Any], model_id: str, text: str) -> PhonemizedText:
+    """`text` as the model `model_id` with this piper `config` reads it; the phonemizing voice is kept per
+    `tag` (which changes whenever the config does), so OpenJTalk and espeak stay loaded between requests."""
+    with _VOICES_LOCK:
+        voice = _VOICES.pop(tag, None)
+    if voice is None:
+        voice = _phonemizing_voice(config, f"Model {model_id!r}")
+    with _VOICES_LOCK:
+        _VOICES[tag] = voice
+        while len(_VOICES) > VOICES_KEPT:
+            _VOICES.popitem(last=False)
+    return _phonemize(voice, text)

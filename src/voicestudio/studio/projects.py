@@ -4,15 +4,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from voicestudio.db.models import ProjectRow, new_id
 from voicestudio.db.types import utc_now
 from voicestudio.domain import Language
+from voicestudio.studio.accounts import LOCAL_OWNER
 from voicestudio.studio.catalog import checked_prompt_sets, prompt_key
 from voicestudio.studio.errors import StudioError
-from voicestudio.studio.rows import current_takes, project_row
+from voicestudio.studio.gc import project_blob_keys
+from voicestudio.studio.rows import current_takes, owned_project_row, project_row
 from voicestudio.studio.takes import TakeInfo, take_info
 from voicestudio.text.prompts import load_prompt_set
 
@@ -44,8 +46,10 @@ class PromptState:
     take: TakeInfo | None
 
 
-def create_project(session: Session, name: str, language: Language, prompt_sets: list[str]) -> ProjectInfo:
-    """A new, empty project; StudioError for a blank name or prompt sets of another language."""
+def create_project(
+    session: Session, name: str, language: Language, prompt_sets: list[str], owner: str = LOCAL_OWNER
+) -> ProjectInfo:
+    """A new, empty project of `owner`; StudioError for a blank name or prompt sets of another language."""
     clean = name.strip()
     if not clean:
         raise StudioError("A project needs a name. Type one, e.g. the voice's name.")
@@ -54,6 +58,7 @@ def create_project(session: Session, name: str, language: Language, prompt_sets:
     sets = checked_prompt_sets(prompt_sets, language)
     row = ProjectRow(
         id=new_id(),
+        owner=owner,
         name=clean,
         language=language.value,
         prompt_sets=[s.name for s in sets],
@@ -64,10 +69,27 @@ def create_project(session: Session, name: str, language: Language, prompt_sets:
     return _info(row, recorded=0)
 
 
-def list_projects(session: Session) -> list[ProjectInfo]:
-    """Every project, newest first."""
-    rows = session.scalars(select(ProjectRow).order_by(ProjectRow.created_at.desc(), ProjectRow.id)).all()
+def list_projects(session: Session, owner: str = LOCAL_OWNER) -> list[ProjectInfo]:
+    """Every project of `owner`, newest first."""
+    query = (
+        select(ProjectRow)
+        .where(ProjectRow.owner == owner)
+        .order_by(ProjectRow.created_at.desc(), ProjectRow.id)
+    )
+    rows = session.scalars(query).all()
     return [_info(row, recorded=len(current_takes(session, row.id))) for row in rows]
+
+
+def delete_project(session: Session, project_id: str, owner: str) -> set[str]:
+    """Delete `owner`'s project with its takes, oto lines, voicebanks, models and jobs.
+
+    Returns the blob keys its rows referenced, for garbage collection; NotFound for someone else's.
+    """
+    owned_project_row(session, project_id, owner)
+    keys = project_blob_keys(session, project_id)
+    session.execute(delete(ProjectRow).where(ProjectRow.id == project_id, ProjectRow.owner == owner))
+    session.commit()
+    return keys
 
 
 def get_project(session: Session, project_id: str) -> tuple[ProjectInfo, list[PromptState]]:

@@ -15,6 +15,14 @@ def project_row(session: Session, project_id: str) -> ProjectRow:
     return row
 
 
+def owned_project_row(session: Session, project_id: str, owner: str) -> ProjectRow:
+    """The project `project_id` when `owner` owns it; NotFound, the same as for a missing one, otherwise."""
+    row = session.get(ProjectRow, project_id)
+    if row is None or row.owner != owner:
+        raise NotFound(f"There is no project {project_id}; it may have been deleted. Reload the projects.")
+    return row
+
+
 def current_takes(session: Session, project_id: str) -> dict[str, TakeRow]:
     """The take each recorded prompt uses now, by prompt key (`<prompt set>/<prompt id>`)."""
     query = select(TakeRow).where(TakeRow.project_id == project_id, TakeRow.is_current.is_(True))

@@ -16,13 +16,16 @@ from sqlalchemy.orm import Session
 from voicestudio.audio.io import AudioClip, read_audio
 from voicestudio.audio.pictures import f0_png, spectrogram_png, waveform_png
 from voicestudio.audio.quality import check_take
-from voicestudio.db.models import TakeRow, new_id
+from voicestudio.db.models import ProjectRow, TakeRow, new_id
 from voicestudio.db.types import utc_now
 from voicestudio.domain import Prompt, QualityReport, Verdict
 from voicestudio.storage.blobs import BlobRef, BlobStore
+from voicestudio.studio.accounts import LOCAL_OWNER
 from voicestudio.studio.cache import read_cached, write_cached
 from voicestudio.studio.catalog import find_prompt, prompt_key, prompt_wav_name, split_prompt_key
 from voicestudio.studio.errors import NotFound
+from voicestudio.studio.gc import record_blob_now, release_blob
+from voicestudio.studio.plans import Plan, check_can_store
 from voicestudio.studio.rows import project_row
 
 PICTURES: Final[dict[str, Callable[[AudioClip], bytes]]] = {
@@ -88,23 +91,33 @@ def upload_target(session: Session, project_id: str, prompt_set: str, prompt_id:
 
 
 def add_take(
-    session: Session, blobs: BlobStore, project_id: str, prompt_set: str, prompt_id: str, blob: BlobRef
+    session: Session,
+    blobs: BlobStore,
+    project_id: str,
+    prompt_set: str,
+    prompt_id: str,
+    blob: BlobRef,
+    plan: Plan | None = None,
 ) -> TakeOutcome:
     """Check the stored upload `blob` as a take of the prompt and record it.
 
-    A take the audio checks refuse (not audio, silent, too short, ...) raises their AudioError and its
-    blob is deleted again. A take becomes current unless its verdict is fail; the take it replaces is
-    kept, marked as superseded.
+    The blob counts against the project owner's storage from here on; past `plan`'s storage it is
+    refused with PlanLimit. A take the audio checks refuse (not audio, silent, too short, ...) raises
+    their AudioError. A refused blob is deleted again unless something else uses the same bytes. A take
+    becomes current unless its verdict is fail; the take it replaces is kept, marked as superseded.
     """
+    owner: str | None = None
     try:
+        owner = project_row(session, project_id).owner or LOCAL_OWNER
         prompt = upload_target(session, project_id, prompt_set, prompt_id)
-        session.rollback()  # end the read: the checks take a while and another writer may come
+        if plan is not None:
+            check_can_store(session, owner, plan, blob.size_bytes, key=blob.key)
+        record_blob_now(session, owner, blob)
         with blob_file(blobs, blob.key, prompt.wav_name) as path:
             report = check_take(path)
         row = _record_take(session, project_id, prompt_key(prompt_set, prompt_id), blob, report)
     except BaseException:
-        session.rollback()
-        forget_blob(session, blobs, blob.key)
+        release_blob(session, blobs, owner, blob.key)
         raise
     return TakeOutcome(take_info(row), row.is_current)
 
@@ -162,18 +175,11 @@ def report_numbers(report: QualityReport) -> dict[str, float | int | None]:
     return numbers
 
 
-def forget_blob(session: Session, blobs: BlobStore, key: str) -> None:
-    """Delete a refused upload's blob, unless a take already uses the same content."""
-    used = session.scalar(select(TakeRow.id).where(TakeRow.blob_key == key).limit(1))
-    session.rollback()
-    if used is None:
-        blobs.delete(key)
-
-
-def get_take(session: Session, take_id: str) -> TakeInfo:
-    """The take `take_id`; NotFound if there is none."""
+def get_take(session: Session, take_id: str, owner: str) -> TakeInfo:
+    """The take `take_id` of one of `owner`'s projects; NotFound if there is none or it is someone else's."""
     row = session.get(TakeRow, take_id)
-    if row is None:
+    project = session.get(ProjectRow, row.project_id) if row is not None else None
+    if row is None or project is None or project.owner != owner:
         raise NotFound(f"There is no take {take_id}; it may belong to a deleted project. Reload the page.")
     return take_info(row)
 

@@ -8,11 +8,13 @@ from typing import Final, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from voicestudio.db.models import JobRow, OtoLineRow, VoicebankRow, new_id
+from voicestudio.db.models import JobRow, OtoLineRow, ProjectRow, VoicebankRow, new_id
 from voicestudio.db.types import utc_now
 from voicestudio.domain import Language, OtoEntry, ProgressCallback, Voicebank, ignore_progress
 from voicestudio.storage.blobs import BlobStore
+from voicestudio.studio.accounts import LOCAL_OWNER
 from voicestudio.studio.errors import NotFound, NothingToDo, StudioError
+from voicestudio.studio.gc import record_blob
 from voicestudio.studio.oto import lines_in_order, recorded_bank_files
 from voicestudio.studio.rows import project_row
 from voicestudio.studio.takes import place_blob
@@ -105,19 +107,26 @@ def build_project_voicebank(
         id=new_id(), project_id=project_id, blob_key=stored.key, job_id=job_id, created_at=utc_now()
     )
     with sessions.begin() as session:
-        project_row(session, project_id)
+        owner = project_row(session, project_id).owner or LOCAL_OWNER
+        record_blob(session, owner, stored)
         session.add(row)
     return row.id
 
 
-def voicebank_download(session: Session, blobs: BlobStore, voicebank_id: str) -> VoicebankDownload:
-    """The zip of voicebank `voicebank_id` and its file name (the bank's name); NotFound if there is none."""
+def voicebank_download(
+    session: Session, blobs: BlobStore, voicebank_id: str, owner: str
+) -> VoicebankDownload:
+    """The zip of `owner`'s voicebank `voicebank_id` and its file name (the bank's name); NotFound if there
+    is none or it is someone else's."""
     row = session.get(VoicebankRow, voicebank_id)
-    if row is None:
+    project = session.get(ProjectRow, row.project_id) if row is not None else None
+    if row is None or project is None or project.owner != owner:
         raise NotFound(f"There is no voicebank {voicebank_id}; it may have been deleted. Build it again.")
-    name = project_row(session, row.project_id).name
+    name = project.name
     if row.job_id is not None:
         job = session.get(JobRow, row.job_id)
         if job is not None and isinstance(job.payload.get("name"), str) and job.payload["name"].strip():
             name = job.payload["name"].strip()
-    return VoicebankDownload(blobs.download_target(row.blob_key), f"{bank_folder_name(name)}.zip")
+    file_name = f"{bank_folder_name(name)}.zip"
+    target = blobs.download_target(row.blob_key, download_name=file_name, media_type="application/zip")
+    return VoicebankDownload(target, file_name)

@@ -1,7 +1,8 @@
-"""Neural voices of a project: is it ready, train it (resumably) from its sentence takes, export the model.
+"""Neural voices of a project: is it ready, what was asked, how the run is going; and the CLI's runs.
 
-The CLI and the `train` job share `train_voice_run` and `export_voice`; a run folder holds `dataset/`
-and `checkpoints/last.ckpt`, so training the same folder again resumes from its last checkpoint.
+The `train` job (`studio.voice_training`) keeps its state and model in the blob store. The CLI trains in a
+run folder that holds `dataset/` and `checkpoints/last.ckpt` (`train_voice_run`, `export_voice`), so
+training the same folder again resumes from its last checkpoint.
 """
 
 import json
@@ -9,14 +10,13 @@ import logging
 import math
 import re
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
-from typing import Any, Final
+from pathlib import Path
+from typing import Final
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from voicestudio.db.models import TakeRow
 from voicestudio.db.types import utc_now
@@ -36,18 +36,16 @@ from voicestudio.neural.values import (
     TrainingSettings,
     Utterance,
 )
-from voicestudio.storage.blobs import BlobStore
 from voicestudio.studio.catalog import prompt_key
 from voicestudio.studio.consent import consent_sentence, latest_consent
 from voicestudio.studio.errors import NothingToDo
-from voicestudio.studio.models import CARD_FILE, models_dir, read_model_card
+from voicestudio.studio.models import CARD_FILE
 from voicestudio.studio.rows import current_takes, project_row
-from voicestudio.studio.takes import place_blob
 from voicestudio.text.prompts import list_prompt_sets, load_prompt_set
 
-TRAINING_FOLDER: Final = "training"
 HISTORY_MAX_STEPS: Final = 500  # steps of loss history a job keeps for the page's chart
 PREPARE_STAGE: Final = "dataset"
+SAVED_STAGE: Final = "checkpoint saved"  # a chunk ended; the job waits for its next run
 EXPORT_STAGE: Final = "export"
 _SHA256: Final = re.compile(r"[0-9a-fA-F]{64}")
 
@@ -162,6 +160,7 @@ class TrainingLog:
         self._earlier_time_s = float((earlier or {}).get("training_time_s") or 0.0)
         self._started = time.monotonic()
         self._resumed_from_step: int | None = None
+        self.latest: JsonObject | None = None  # the detail after the newest step of this run
 
     @property
     def training_time_s(self) -> float:
@@ -177,7 +176,7 @@ class TrainingLog:
             self._history.pop()
         self._history.append({"step": progress.step, "losses": losses})
         del self._history[:-HISTORY_MAX_STEPS]
-        return {
+        self.latest = {
             "step": progress.step,
             "total_steps": progress.total,
             "epoch": progress.epoch,
@@ -190,11 +189,7 @@ class TrainingLog:
             "device": self.device,
             "history": list(self._history),
         }
-
-
-def training_dir(data_dir: Path) -> Path:
-    """Where a studio with data in `data_dir` keeps its training runs, one folder per job."""
-    return data_dir.absolute() / TRAINING_FOLDER
+        return self.latest
 
 
 def sentence_takes(session: Session, project_id: str) -> list[SentenceTake]:
@@ -343,66 +338,6 @@ def resolved_device(device: Device) -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def train_project_voice(
-    sessions: sessionmaker[Session],
-    blobs: BlobStore,
-    project_id: str,
-    job_id: str,
-    data_dir: Path,
-    request: TrainRequest,
-    needed_s: float,
-    on_progress: DetailedProgress,
-    earlier_detail: JsonObject | None = None,
-) -> str:
-    """Train a voice on the project's sentence takes in `<data_dir>/training/<job_id>/` and export it to
-    `<data_dir>/models/<model id>/`; returns the model id. A re-run of the job resumes, or finds its model."""
-    from voicestudio.neural.piper import PiperEngine  # torch loads only in the worker that trains
-
-    quiet_lightning()
-    with sessions() as session:
-        check_training_inputs(session, project_id, needed_s, request)
-        project = project_row(session, project_id)
-        name, language = project.name, Language(project.language)
-        takes = sentence_takes(session, project_id)
-        consent = latest_consent(session, project_id)
-    model_id = model_id_for(name, job_id)
-    model_dir = models_dir(data_dir) / model_id
-    if (model_dir / CARD_FILE).is_file():
-        read_model_card(model_dir)
-        return model_id  # an earlier attempt exported it and stopped before recording the result
-
-    log = TrainingLog(resolved_device(request.device), earlier_detail)
-
-    def report(progress: Progress) -> None:
-        if isinstance(progress, TrainingProgress):
-            on_progress(progress, log.record(progress))
-        else:
-            on_progress(progress, None)
-
-    engine = PiperEngine(min_duration_s=needed_s)
-    run = VoiceRun(training_dir(data_dir) / job_id)
-    settings = request.settings(base_cache_dir=training_dir(data_dir) / "base-cache")
-    with tempfile.TemporaryDirectory(prefix="voicestudio-voice-") as scratch:
-        utterances = []
-        for sentence in takes:
-            path = Path(scratch) / PurePosixPath(sentence.wav_name).name
-            place_blob(blobs, sentence.take.blob_key, path)
-            utterances.append(Utterance(path, sentence.text, name=sentence.wav_name))
-        checkpoint = train_voice_run(engine, utterances, language, run, settings, report)
-    on_progress(Progress(EXPORT_STAGE, 0, 1, model_id), None)
-    card: dict[str, Any] = {
-        "name": name,
-        "training_time_s": round(log.training_time_s, 1),
-        "device": log.device,
-        "consent_sentence": consent.sentence if consent is not None else None,
-        "project_id": project_id,
-        "job_id": job_id,
-    }
-    export_voice(engine, checkpoint, model_dir, card)
-    on_progress(Progress(EXPORT_STAGE, 1, 1, model_id), None)
-    return model_id
 
 
 def _replace_dir(new_dir: Path, target: Path) -> None:

@@ -1,20 +1,44 @@
 """Who is asking, and what they may reach: every route that names a project checks its owner here.
 
 With accounts off the studio has one local user who owns everything; with accounts on, a request is
-signed in by its session cookie or `Authorization: Bearer <token>`. Another user's ids answer 404, so
-ids do not leak.
+signed in by its session cookie or `Authorization: Bearer <token>`. A cookie-signed request that changes
+something must echo the session's CSRF token in `X-CSRF-Token`. Another user's ids answer 404, so ids
+do not leak.
 """
 
+import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Final
+from urllib.parse import urlsplit
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, WebSocket
 from sqlalchemy.orm import Session
 
 from voicestudio.db.models import ProjectRow
-from voicestudio.studio.errors import NotFound
+from voicestudio.domain.jobs import Job
+from voicestudio.jobs.errors import JobNotFound
+from voicestudio.studio.accounts import (
+    CSRF_HEADER,
+    LOCAL_OWNER,
+    SESSION_COOKIE,
+    CsrfRejected,
+    NotSignedIn,
+    SignedIn,
+    session_account,
+    token_account,
+)
+from voicestudio.studio.plans import LOCAL_PLAN_NAME, Plan, check_training_allowed, load_plans, plan_named
+from voicestudio.studio.rows import owned_project_row
+from voicestudio.web.settings import StudioSettings
+from voicestudio.web.state import Studio
 
-LOCAL_USER_ID: Final = "local"  # the owner of everything while accounts are off
+LOCAL_USER_ID: Final = LOCAL_OWNER  # the owner of everything while accounts are off
+SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
+SIGN_IN_FIRST: Final = (
+    "Sign in first: this studio has accounts. Sign in on the page, or send an API token as "
+    "'Authorization: Bearer <token>' (run `voicestudio login`)."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,22 +50,94 @@ class CurrentUser:
     plan: str
 
 
-LOCAL_USER: Final = CurrentUser(id=LOCAL_USER_ID, email=None, plan="local")
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The user and how they signed in: `csrf_token` is their session's (None for a token or no accounts)."""
+
+    user: CurrentUser
+    csrf_token: str | None
 
 
-def current_user(request: Request) -> CurrentUser:
+LOCAL_USER: Final = CurrentUser(id=LOCAL_USER_ID, email=None, plan=LOCAL_PLAN_NAME)
+
+
+def authenticate(
+    studio: Studio, method: str, headers: Mapping[str, str], cookies: Mapping[str, str]
+) -> Caller:
+    """Who sends a request with these headers and cookies; NotSignedIn (401) or CsrfRejected (403)."""
+    if not studio.settings.accounts_enabled:
+        return Caller(LOCAL_USER, None)
+    authorization = headers.get("authorization", "")
+    scheme, _, credential = authorization.partition(" ")
+    with studio.sessions() as session:
+        if scheme.lower() == "bearer" and credential.strip():
+            return _caller(token_account(session, credential.strip()))
+        cookie = cookies.get(SESSION_COOKIE)
+        if not cookie:
+            raise NotSignedIn(SIGN_IN_FIRST)
+        signed_in = session_account(session, cookie)
+    if method.upper() not in SAFE_METHODS:
+        sent = headers.get(CSRF_HEADER.lower(), "")
+        if not sent or not hmac.compare_digest(sent.encode(), (signed_in.csrf_token or "").encode()):
+            raise CsrfRejected(
+                f"This request lacks the page's CSRF token ({CSRF_HEADER} header). "
+                "Reload the page and try again."
+            )
+    return _caller(signed_in)
+
+
+def current_caller(request: Request) -> Caller:
+    """The signed-in user of a request, and their CSRF token (accounts off: the local user)."""
+    studio: Studio = request.app.state.studio
+    return authenticate(studio, request.method, request.headers, request.cookies)
+
+
+def current_user(caller: Annotated[Caller, Depends(current_caller)]) -> CurrentUser:
     """The signed-in user (accounts on) or the local user (accounts off)."""
-    if not request.app.state.studio.settings.accounts_enabled:
-        return LOCAL_USER
-    raise NotImplementedError("accounts: sign-in by cookie or token")
+    return caller.user
 
 
+CallerDep = Annotated[Caller, Depends(current_caller)]
 UserDep = Annotated[CurrentUser, Depends(current_user)]
+
+
+def websocket_user(websocket: WebSocket) -> CurrentUser:
+    """The user behind a WebSocket handshake (cookie or bearer); NotSignedIn also for a foreign page."""
+    studio: Studio = websocket.app.state.studio
+    origin = websocket.headers.get("origin")
+    host = websocket.headers.get("host", "")
+    if studio.settings.accounts_enabled and origin and urlsplit(origin).netloc != host:
+        raise NotSignedIn("This job can only be watched from the studio's own page.")
+    return authenticate(studio, "GET", websocket.headers, websocket.cookies).user
 
 
 def own_project(session: Session, project_id: str, user: CurrentUser) -> ProjectRow:
     """The project when `user` owns it; NotFound (404) when it is missing or someone else's."""
-    row = session.get(ProjectRow, project_id)
-    if row is None or row.owner != user.id:
-        raise NotFound(f"There is no project {project_id}; it may have been deleted. Reload the projects.")
-    return row
+    return owned_project_row(session, project_id, user.id)
+
+
+def own_job(session: Session, job: Job, user: CurrentUser) -> Job:
+    """The job when `user` owns it (by its owner, else by its project's); JobNotFound otherwise."""
+    owner = job.owner
+    if owner is None and job.project_id is not None:
+        project = session.get(ProjectRow, job.project_id)
+        owner = project.owner if project is not None else None
+    session.rollback()
+    if (owner or LOCAL_USER_ID) != user.id:
+        raise JobNotFound(f"There is no job {job.id}. It may belong to a deleted project.")
+    return job
+
+
+def user_plan(user: CurrentUser, settings: StudioSettings) -> Plan:
+    """The plan that limits `user`: unlimited for the local user."""
+    return plan_named(user.plan, load_plans(settings.plans_file), settings.default_plan)
+
+
+def check_can_train(session: Session, user: CurrentUser, settings: StudioSettings) -> None:
+    """PlanLimit (402) unless the user's plan trains neural voices and has GPU minutes left this month."""
+    check_training_allowed(session, user.id, user_plan(user, settings))
+
+
+def _caller(signed_in: SignedIn) -> Caller:
+    account = signed_in.account
+    return Caller(CurrentUser(id=account.id, email=account.email, plan=account.plan), signed_in.csrf_token)

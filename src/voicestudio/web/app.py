@@ -1,4 +1,4 @@
-"""The studio's web server as an app factory: API routers, job events, static front end, one worker."""
+"""The studio's web server as an app factory: API routers, job events, front end, worker, health, metrics."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -7,9 +7,11 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from voicestudio import __version__
+from voicestudio.web import health, metrics
 from voicestudio.web.errors import InternalErrors, install_error_handlers
-from voicestudio.web.middleware import CrossOriginIsolation
-from voicestudio.web.routes import catalog, jobs, models, oto, phonemize, projects, takes, voices
+from voicestudio.web.metrics import HttpMetrics, StudioMetrics
+from voicestudio.web.middleware import CrossOriginIsolation, RequestIds
+from voicestudio.web.routes import accounts, catalog, jobs, models, oto, phonemize, projects, takes, voices
 from voicestudio.web.routes.frontend import mount_front_end
 from voicestudio.web.settings import StudioSettings
 from voicestudio.web.state import Studio
@@ -39,10 +41,15 @@ def create_app(settings: StudioSettings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.studio = studio
+    app.state.metrics = StudioMetrics.create(studio.sessions)
     install_error_handlers(app)
     app.add_middleware(InternalErrors)
+    app.add_middleware(HttpMetrics, metrics=app.state.metrics)  # outside InternalErrors: 500s are counted
+    app.add_middleware(RequestIds)  # outside both, so their log lines carry the request id
     app.add_middleware(CrossOriginIsolation)  # outermost, so errors and static files carry the headers too
-    for module in (catalog, projects, takes, oto, jobs, models, voices, phonemize):
+    app.include_router(health.router)  # public, like /metrics: probes and scrapers do not sign in
+    app.include_router(metrics.router)
+    for module in (catalog, accounts, projects, takes, oto, jobs, models, voices, phonemize):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(jobs.events_router)
     mount_front_end(app, studio.settings.static_dir)

@@ -15,18 +15,30 @@ from voicestudio.db.engine import DatabaseError
 from voicestudio.errors import VoicestudioError
 from voicestudio.jobs.errors import JobNotFound
 from voicestudio.storage.blobs import BlobNotFound, BlobTooLarge, StorageError
+from voicestudio.studio.accounts import CsrfRejected, EmailTaken, NotSignedIn, WrongCredentials
 from voicestudio.studio.errors import NotFound, NothingToDo
+from voicestudio.studio.plans import PlanLimit, PlansFileError
 from voicestudio.text.errors import UnknownPromptSet
 
 _LOG = logging.getLogger("voicestudio.web")
 
 NOT_FOUND_ERRORS: Final = (NotFound, JobNotFound, BlobNotFound, UnknownPromptSet)
-UNAVAILABLE_ERRORS: Final = (DatabaseError, ReferenceUnavailable, StorageError)
+UNAVAILABLE_ERRORS: Final = (DatabaseError, ReferenceUnavailable, StorageError, PlansFileError)
+NOT_SIGNED_IN_ERRORS: Final = (NotSignedIn, WrongCredentials)
 VALIDATION_ERRORS_SHOWN: Final = 3
 
 
 def status_for(error: VoicestudioError) -> int:
-    """HTTP status of a known error: 404 missing, 413 too large, 409 not ready, 503 server side, else 422."""
+    """HTTP status of a known error: 401 not signed in, 402 past the plan, 403 no CSRF token, 404 missing,
+    409 not ready or taken, 413 too large, 503 server side, else 422."""
+    if isinstance(error, NOT_SIGNED_IN_ERRORS):
+        return 401
+    if isinstance(error, PlanLimit):
+        return 402
+    if isinstance(error, CsrfRejected):
+        return 403
+    if isinstance(error, EmailTaken):
+        return 409
     if isinstance(error, BlobTooLarge):
         return 413
     if isinstance(error, NOT_FOUND_ERRORS):
@@ -44,7 +56,10 @@ def error_response(status_code: int, message: str) -> JSONResponse:
 
 async def _studio_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, VoicestudioError)
-    return error_response(status_for(error), error.message)
+    response = error_response(status_for(error), error.message)
+    if isinstance(error, NotSignedIn):
+        response.headers["WWW-Authenticate"] = 'Bearer realm="voicestudio"'
+    return response
 
 
 async def _http_error(request: Request, error: Exception) -> JSONResponse:

@@ -1,9 +1,13 @@
-"""Headers every response carries: cross-origin isolation, which the browser's WASM threads and audio need."""
+"""What every response carries: cross-origin isolation (for the browser's WASM threads and audio), its id."""
 
 from typing import Final
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from voicestudio.logs import clean_request_id, request_log_context
+
+REQUEST_ID_HEADER: Final = "X-Request-ID"
 
 ISOLATION_HEADERS: Final = (
     ("Cross-Origin-Opener-Policy", "same-origin"),
@@ -32,3 +36,27 @@ class CrossOriginIsolation:
             await send(message)
 
         await self.app(scope, receive, send_isolated)
+
+
+class RequestIds:
+    """ASGI middleware: each request gets an id (the client's `X-Request-ID` or a new one).
+
+    The id is echoed in the response's `X-Request-ID` and stamped on every log line of the request.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request_id = clean_request_id(Headers(scope=scope).get(REQUEST_ID_HEADER))
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        with request_log_context(request_id):
+            await self.app(scope, receive, send_with_id)

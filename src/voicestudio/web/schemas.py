@@ -7,10 +7,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voicestudio.domain import Language, PromptSet, Verdict
 from voicestudio.domain.jobs import Job
+from voicestudio.studio.accounts import TokenInfo
 from voicestudio.studio.consent import ConsentInfo
 from voicestudio.studio.oto import OtoLine
+from voicestudio.studio.plans import Plan, Usage, gpu_minutes_left
 from voicestudio.studio.projects import ProjectInfo, PromptState
 from voicestudio.studio.takes import TakeInfo, TakeOutcome
+from voicestudio.studio.usage import TrainingCost
 from voicestudio.studio.voices import TrainingReadiness
 
 VerdictName = Literal["pass", "warn", "fail"]
@@ -333,3 +336,135 @@ UPLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"model": ErrorOut},
     404: {"model": ErrorOut},
 }
+
+
+# --- accounts, plans and usage ---------------------------------------------------------------------
+
+
+class SignUpIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024, description="At least 8 characters.")
+
+
+class SignInIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(max_length=320)
+    password: str = Field(max_length=1024)
+
+
+class DeleteAccountIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(max_length=1024, description="Your current password, to confirm.")
+
+
+class PlanOut(BaseModel):
+    name: str
+    title: str
+    max_projects: int | None = Field(description="None: no limit.")
+    storage_bytes: int | None = Field(description="None: no limit.")
+    neural_training: bool
+    gpu_minutes_month: float | None = Field(description="None: no limit.")
+
+
+class UsageOut(BaseModel):
+    projects: int
+    storage_bytes: int = Field(description="Stored files of yours, until unused ones are collected.")
+    gpu_minutes_used: float = Field(description="GPU minutes your jobs used since the 1st (UTC).")
+    gpu_minutes_left: float | None = Field(
+        description="What the plan still allows this month; None: no limit."
+    )
+
+
+class AccountOut(BaseModel):
+    accounts: bool = Field(description="False: the studio runs without accounts, for one local user.")
+    email: str | None
+    plan: PlanOut
+    usage: UsageOut
+    gpu_price_per_hour_usd: float
+    csrf_token: str | None = Field(
+        description="Send it as X-CSRF-Token with every POST/PUT/PATCH/DELETE signed by the session cookie."
+    )
+
+
+class TokenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(default="voicestudio CLI", min_length=1, max_length=100)
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+class NewTokenOut(TokenOut):
+    token: str = Field(description="Shown this once: send it as 'Authorization: Bearer <token>'.")
+
+
+class TrainingCostOut(BaseModel):
+    job_id: str
+    project_id: str | None
+    project_name: str | None
+    state: str
+    device: str | None
+    run_s: float
+    gpu_s: float
+    cost_usd: float = Field(description="gpu_s / 3600 × the studio's price per GPU-hour.")
+    created_at: datetime
+
+
+class UsageDetailOut(BaseModel):
+    plan: PlanOut
+    usage: UsageOut
+    gpu_price_per_hour_usd: float
+    trainings: list[TrainingCostOut] = Field(description="Your newest trainings and what each cost.")
+
+
+PLAN_RESPONSES: dict[int | str, dict[str, Any]] = {402: {"model": ErrorOut}}
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}}
+
+
+def plan_out(plan: Plan) -> PlanOut:
+    return PlanOut(
+        name=plan.name,
+        title=plan.title,
+        max_projects=plan.max_projects,
+        storage_bytes=plan.storage_bytes,
+        neural_training=plan.neural_training,
+        gpu_minutes_month=plan.gpu_minutes_month,
+    )
+
+
+def usage_out(plan: Plan, usage: Usage) -> UsageOut:
+    return UsageOut(
+        projects=usage.projects,
+        storage_bytes=usage.storage_bytes,
+        gpu_minutes_used=usage.gpu_minutes_month,
+        gpu_minutes_left=gpu_minutes_left(plan, usage),
+    )
+
+
+def token_out(token: TokenInfo) -> TokenOut:
+    return TokenOut(
+        id=token.id, name=token.name, created_at=token.created_at, last_used_at=token.last_used_at
+    )
+
+
+def training_cost_out(cost: TrainingCost) -> TrainingCostOut:
+    return TrainingCostOut(
+        job_id=cost.job_id,
+        project_id=cost.project_id,
+        project_name=cost.project_name,
+        state=cost.state,
+        device=cost.device,
+        run_s=cost.run_s,
+        gpu_s=cost.gpu_s,
+        cost_usd=cost.cost_usd,
+        created_at=cost.created_at,
+    )

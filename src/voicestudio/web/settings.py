@@ -44,6 +44,8 @@ class StudioSettings(BaseSettings):
     job_backend: Literal["local", "celery"] = "local"
     worker_processes: int = Field(default=1, ge=0)  # local backend; 0: jobs wait for a worker elsewhere
     worker_poll_interval_s: float = Field(default=0.5, gt=0)
+    job_heartbeat_interval_s: float = Field(default=2.0, gt=0)  # a running job says its worker is alive
+    job_stale_after_s: float = Field(default=20.0, gt=0)  # silent this long: its worker died, take it over
     broker_url: str = "redis://127.0.0.1:6379/0"  # Celery broker and progress pub/sub
     celery_visibility_timeout_s: float = Field(default=3600.0, gt=0)  # longer than one training chunk
     training_chunk_steps: int = Field(default=500, ge=1)  # Celery/rented GPUs: steps per task

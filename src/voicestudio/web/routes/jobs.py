@@ -1,4 +1,4 @@
-"""Jobs: their state, cancelling them, and a WebSocket that follows one until it finishes."""
+"""Jobs: your jobs, one job's state, cancelling it, and a WebSocket that follows it until it finishes."""
 
 import contextlib
 from typing import Final
@@ -7,26 +7,45 @@ import anyio
 import anyio.to_thread
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from voicestudio.domain.jobs import Job
 from voicestudio.jobs.errors import JobNotFound
-from voicestudio.web.deps import StudioDep
+from voicestudio.studio.accounts import NotSignedIn
+from voicestudio.studio.usage import user_job_ids
+from voicestudio.web.access import CurrentUser, UserDep, own_job, websocket_user
+from voicestudio.web.deps import SessionDep, StudioDep
 from voicestudio.web.schemas import JobOut, job_out
 from voicestudio.web.state import Studio
 
 router = APIRouter(tags=["jobs"])
 events_router = APIRouter()
 NORMAL_CLOSE: Final = 1000
-NOT_FOUND_CLOSE: Final = 4404  # application close codes live in 4000-4999
+NOT_SIGNED_IN_CLOSE: Final = 4401  # application close codes live in 4000-4999
+NOT_FOUND_CLOSE: Final = 4404
+JOBS_LISTED: Final = 100
+
+
+@router.get("/jobs")
+def jobs(session: SessionDep, studio: StudioDep, user: UserDep) -> list[JobOut]:
+    """Your newest jobs (at most 100), newest first."""
+    ids = user_job_ids(session, user.id, JOBS_LISTED)
+    session.rollback()
+    listed = []
+    for job_id in ids:
+        with contextlib.suppress(JobNotFound):  # deleted with its project meanwhile
+            listed.append(job_out(studio.jobs.get(job_id)))
+    return listed
 
 
 @router.get("/jobs/{job_id}")
-def job(job_id: str, studio: StudioDep) -> JobOut:
+def job(job_id: str, session: SessionDep, studio: StudioDep, user: UserDep) -> JobOut:
     """The job as it is now."""
-    return job_out(studio.jobs.get(job_id))
+    return job_out(own_job(session, studio.jobs.get(job_id), user))
 
 
 @router.post("/jobs/{job_id}/cancel")
-def cancel_job(job_id: str, studio: StudioDep) -> JobOut:
+def cancel_job(job_id: str, session: SessionDep, studio: StudioDep, user: UserDep) -> JobOut:
     """Cancel a queued job at once, a running one at its next progress report."""
+    own_job(session, studio.jobs.get(job_id), user)
     return job_out(studio.jobs.cancel(job_id))
 
 
@@ -34,10 +53,20 @@ def cancel_job(job_id: str, studio: StudioDep) -> JobOut:
 async def job_events(websocket: WebSocket, job_id: str) -> None:
     """Sends the job's JSON now and at every change; closes after it has finished.
 
-    A watcher that goes away stops the polling at once, not at the job's next change.
+    The watcher signs in like the page (session cookie, or a bearer token); someone else's job answers
+    like a missing one. A watcher that goes away stops the polling at once, not at the job's next change.
     """
     studio: Studio = websocket.app.state.studio
     await websocket.accept()
+    try:
+        user = await anyio.to_thread.run_sync(websocket_user, websocket)
+        await anyio.to_thread.run_sync(_owned_job, studio, job_id, user)
+    except NotSignedIn as error:
+        await _refuse(websocket, error.message, NOT_SIGNED_IN_CLOSE)
+        return
+    except JobNotFound as error:
+        await _refuse(websocket, error.message, NOT_FOUND_CLOSE)
+        return
     close_code: int | None = None
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(_cancel_on_disconnect, websocket, tasks.cancel_scope)
@@ -46,6 +75,17 @@ async def job_events(websocket: WebSocket, job_id: str) -> None:
     if close_code is not None:
         with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await websocket.close(code=close_code)
+
+
+def _owned_job(studio: Studio, job_id: str, user: CurrentUser) -> Job:
+    with studio.sessions() as session:
+        return own_job(session, studio.jobs.get(job_id), user)
+
+
+async def _refuse(websocket: WebSocket, message: str, code: int) -> None:
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+        await websocket.send_json({"error": message})
+        await websocket.close(code=code)
 
 
 async def _send_changes(websocket: WebSocket, studio: Studio, job_id: str) -> int | None:

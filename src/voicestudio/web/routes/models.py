@@ -1,16 +1,30 @@
-"""Neural voice models: their cards, and their ONNX file and piper config for the browser to run."""
+"""Neural voice models: their cards, and their ONNX file and piper config for the browser to run.
 
+A model belongs to the owner of its project; anyone else gets 404. The local user (accounts off) also
+sees the models put in the data folder's `models/` by hand.
+"""
+
+from pathlib import Path
 from typing import Final
 
 from fastapi import APIRouter, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse
 from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-from voicestudio.studio.models import ModelCard, get_model, list_models, model_file, models_dir
-from voicestudio.web.deps import StudioDep
+from voicestudio.studio.models import ModelCard, ModelFileName, models_dir
+from voicestudio.studio.voice_models import get_voice_model, list_voice_models, voice_model_file
+from voicestudio.web.access import LOCAL_USER_ID, CurrentUser, UserDep
+from voicestudio.web.deps import SessionDep, StudioDep
+from voicestudio.web.schemas import ErrorOut
+from voicestudio.web.state import Studio
 
 router = APIRouter(tags=["models"])
-REVALIDATE: Final = {"Cache-Control": "no-cache"}  # a model id may be exported again; ETag keeps it cheap
+REVALIDATE: Final = {"Cache-Control": "no-cache"}  # a folder model may be replaced; ETag keeps it cheap
+MEDIA_TYPES: Final[dict[ModelFileName, str]] = {
+    "model.onnx": "application/octet-stream",
+    "model.onnx.json": "application/json",
+}
 
 
 class ModelCardOut(BaseModel):
@@ -45,31 +59,56 @@ def card_out(card: ModelCard) -> ModelCardOut:
     )
 
 
+def model_folder(studio: Studio, user: CurrentUser) -> Path | None:
+    """The data folder's `models/`, which only the local user sees (it has no owner)."""
+    return models_dir(studio.settings.data_dir) if user.id == LOCAL_USER_ID else None
+
+
 @router.get("/models")
-def models(studio: StudioDep) -> list[ModelCardOut]:
-    """Every voice model the studio holds."""
-    return [card_out(card) for card in list_models(models_dir(studio.settings.data_dir))]
+def models(session: SessionDep, studio: StudioDep, user: UserDep) -> list[ModelCardOut]:
+    """Every voice model of the user, newest first."""
+    return [card_out(card) for card in list_voice_models(session, user.id, model_folder(studio, user))]
 
 
-@router.get("/models/{model_id}")
-def model(model_id: str, studio: StudioDep) -> ModelCardOut:
+@router.get("/models/{model_id}", responses={404: {"model": ErrorOut}})
+def model(model_id: str, session: SessionDep, studio: StudioDep, user: UserDep) -> ModelCardOut:
     """One model's card."""
-    return card_out(get_model(models_dir(studio.settings.data_dir), model_id))
+    return card_out(get_voice_model(session, user.id, model_id, model_folder(studio, user)))
 
 
 @router.get(
     "/models/{model_id}/model.onnx",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    responses={
+        200: {"content": {"application/octet-stream": {}}},
+        307: {"description": "The file's download URL (S3 storage)"},
+        404: {"model": ErrorOut},
+    },
 )
-def model_onnx(model_id: str, studio: StudioDep) -> FileResponse:
+def model_onnx(model_id: str, session: SessionDep, studio: StudioDep, user: UserDep) -> Response:
     """The model itself (ONNX), as onnxruntime and onnxruntime-web load it."""
-    path = model_file(models_dir(studio.settings.data_dir), model_id, "model.onnx")
-    return FileResponse(path, media_type="application/octet-stream", headers=REVALIDATE)
+    return _send(session, studio, user, model_id, "model.onnx")
 
 
-@router.get("/models/{model_id}/model.onnx.json", response_class=Response)
-def model_config(model_id: str, studio: StudioDep) -> FileResponse:
+@router.get(
+    "/models/{model_id}/model.onnx.json",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/json": {}}},
+        307: {"description": "The file's download URL (S3 storage)"},
+        404: {"model": ErrorOut},
+    },
+)
+def model_config(model_id: str, session: SessionDep, studio: StudioDep, user: UserDep) -> Response:
     """The model's piper config: sample rate, phoneme map, espeak voice, noise scales."""
-    path = model_file(models_dir(studio.settings.data_dir), model_id, "model.onnx.json")
-    return FileResponse(path, media_type="application/json", headers=REVALIDATE)
+    return _send(session, studio, user, model_id, "model.onnx.json")
+
+
+def _send(
+    session: Session, studio: Studio, user: CurrentUser, model_id: str, name: ModelFileName
+) -> Response:
+    target = voice_model_file(session, studio.blobs, user.id, model_id, name, model_folder(studio, user))
+    session.rollback()
+    if isinstance(target, Path):
+        return FileResponse(target, media_type=MEDIA_TYPES[name], headers=REVALIDATE)
+    return RedirectResponse(target)

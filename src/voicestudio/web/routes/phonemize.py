@@ -3,9 +3,11 @@
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from voicestudio.studio.models import models_dir
 from voicestudio.studio.phonemize import phonemize_for_model
-from voicestudio.web.deps import StudioDep
+from voicestudio.studio.voice_models import voice_model_config
+from voicestudio.web.access import UserDep
+from voicestudio.web.deps import SessionDep, StudioDep
+from voicestudio.web.routes.models import model_folder
 from voicestudio.web.schemas import ErrorOut
 
 router = APIRouter(tags=["models"])
@@ -24,9 +26,13 @@ class PhonemizeOut(BaseModel):
 
 
 @router.post("/phonemize", responses={404: {"model": ErrorOut}, 422: {"model": ErrorOut}})
-def phonemize(body: PhonemizeIn, studio: StudioDep) -> PhonemizeOut:
+def phonemize(body: PhonemizeIn, session: SessionDep, studio: StudioDep, user: UserDep) -> PhonemizeOut:
     """Text → phonemes and phoneme ids per sentence, as piper's own phonemizer makes them for the model."""
-    result = phonemize_for_model(models_dir(studio.settings.data_dir), body.model_id, body.text)
+    tag, config = voice_model_config(
+        session, studio.blobs, user.id, body.model_id, model_folder(studio, user)
+    )
+    session.rollback()  # the phonemizer may take a while; hold no transaction meanwhile
+    result = phonemize_for_model(tag, config, body.model_id, body.text)
     return PhonemizeOut(
         phoneme_type=result.phoneme_type,
         phonemes=[list(sentence) for sentence in result.phonemes],

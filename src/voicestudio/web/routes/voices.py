@@ -10,8 +10,8 @@ from voicestudio.neural.values import BaseCheckpoint
 from voicestudio.storage.blobs import BlobRef, BlobTooLarge, describe_size
 from voicestudio.studio.consent import ConsentInfo, add_consent, consent_sentence
 from voicestudio.studio.jobs import queue_training
-from voicestudio.studio.rows import project_row
 from voicestudio.studio.voices import TrainRequest, training_readiness
+from voicestudio.web.access import CurrentUser, UserDep, check_can_train, own_project
 from voicestudio.web.deps import SessionDep, StudioDep
 from voicestudio.web.schemas import (
     UPLOAD_RESPONSES,
@@ -44,7 +44,9 @@ def consent_statement(language: Language) -> ConsentSentenceOut:
     responses=UPLOAD_RESPONSES,
     openapi_extra=WAV_BODY,
 )
-async def upload_consent(project_id: str, request: Request, studio: StudioDep) -> ConsentUploadOut:
+async def upload_consent(
+    project_id: str, request: Request, studio: StudioDep, user: UserDep
+) -> ConsentUploadOut:
     """Upload the consent statement read aloud (raw WAV bytes); it is checked like a take."""
     limit = studio.settings.max_upload_bytes
     declared = request.headers.get("content-length", "")
@@ -53,30 +55,41 @@ async def upload_consent(project_id: str, request: Request, studio: StudioDep) -
             f"The file is {describe_size(int(declared))}, over the limit of {describe_size(limit)}. "
             "Record the consent statement again; it takes a few seconds."
         )
-    await run_in_threadpool(_check_project, studio, project_id)
+    await run_in_threadpool(_check_project, studio, project_id, user)
     try:
         blob: BlobRef = await anyio.to_thread.run_sync(
             studio.blobs.put_stream, blocking_chunks(request.stream()), limit
         )
     except ClientDisconnect:
         raise HTTPException(400, "The upload stopped before the end. Upload the recording again.") from None
-    consent = await run_in_threadpool(_add, studio, project_id, blob)
+    consent = await run_in_threadpool(_add, studio, project_id, user, blob)
     return ConsentUploadOut(consent=consent_out(consent))
 
 
 @router.get("/projects/{project_id}/training")
-def training(project_id: str, session: SessionDep, studio: StudioDep) -> TrainingReadinessOut:
+def training(project_id: str, session: SessionDep, studio: StudioDep, user: UserDep) -> TrainingReadinessOut:
     """Whether the project can train a voice: its consent, and its sentence audio against the minimum."""
+    own_project(session, project_id, user)
     return readiness_out(training_readiness(session, project_id, studio.settings.min_training_audio_s))
 
 
 @router.post(
     "/projects/{project_id}/voices",
     status_code=202,
-    responses={409: {"model": ErrorOut}, 404: {"model": ErrorOut}, 422: {"model": ErrorOut}},
+    responses={
+        402: {"model": ErrorOut},
+        404: {"model": ErrorOut},
+        409: {"model": ErrorOut},
+        422: {"model": ErrorOut},
+    },
 )
-def train_voice(project_id: str, body: VoiceIn, session: SessionDep, studio: StudioDep) -> JobRefOut:
-    """Start training a voice on the project's sentence takes; 409 until it has consent and enough audio."""
+def train_voice(
+    project_id: str, body: VoiceIn, session: SessionDep, studio: StudioDep, user: UserDep
+) -> JobRefOut:
+    """Start training a voice on the project's sentence takes; 409 until it has consent and enough audio,
+    402 when the user's plan has no neural training or no GPU minutes left."""
+    own_project(session, project_id, user)
+    check_can_train(session, user, studio.settings)
     request = TrainRequest(
         preset=body.preset,
         steps=body.steps,
@@ -86,21 +99,17 @@ def train_voice(project_id: str, body: VoiceIn, session: SessionDep, studio: Stu
         precision=studio.settings.training_precision,
     )
     job_id = queue_training(
-        session,
-        studio.jobs,
-        project_id,
-        request,
-        studio.settings.data_dir,
-        studio.settings.min_training_audio_s,
+        session, studio.jobs, project_id, request, studio.settings.min_training_audio_s, owner=user.id
     )
     return JobRefOut(job=job_out(studio.jobs.get(job_id)))
 
 
-def _check_project(studio: Studio, project_id: str) -> None:
+def _check_project(studio: Studio, project_id: str, user: CurrentUser) -> None:
     with studio.sessions() as session:
-        project_row(session, project_id)
+        own_project(session, project_id, user)
 
 
-def _add(studio: Studio, project_id: str, blob: BlobRef) -> ConsentInfo:
+def _add(studio: Studio, project_id: str, user: CurrentUser, blob: BlobRef) -> ConsentInfo:
     with studio.sessions() as session:
+        own_project(session, project_id, user)
         return add_consent(session, studio.blobs, project_id, blob)

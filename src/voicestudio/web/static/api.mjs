@@ -23,13 +23,29 @@ async function errorMessage(response) {
     ". Try again; if it keeps happening, look at the server's log.";
 }
 
+let csrfToken = null; // the signed-in session's token; sent with every request that changes something
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Remember the session's CSRF token (null when signed out, or when the studio has no accounts). */
+export function setCsrfToken(token) {
+  csrfToken = token ?? null;
+}
+
 /** fetch() that throws ApiError with a readable message when the network or the server fails. */
 export async function request(path, options = {}) {
   let response;
+  const method = (options.method ?? "GET").toUpperCase();
+  if (csrfToken && !SAFE_METHODS.has(method)) {
+    options = { ...options, headers: { ...(options.headers ?? {}), "X-CSRF-Token": csrfToken } };
+  }
   try {
     response = await fetch(path, options);
   } catch (error) {
     throw new ApiError(`Could not reach the studio server (${error.message}). Check that it is running.`, 0);
+  }
+  if (response.status === 401 && !path.startsWith("/api/account/sign-")) {
+    csrfToken = null;
+    if (!location.hash.startsWith("#/sign-in")) location.hash = "#/sign-in";
   }
   if (!response.ok) throw new ApiError(await errorMessage(response), response.status);
   return response;
@@ -81,6 +97,16 @@ export const api = {
     }),
   downloadUrl: (voicebankId) => `/api/voicebanks/${encodeURIComponent(voicebankId)}/download`,
   job: (id) => json(`/api/jobs/${encodeURIComponent(id)}`),
+  account: () => json("/api/account"),
+  usage: () => json("/api/account/usage"),
+  signIn: (email, password) => json("/api/account/sign-in", { method: "POST", body: { email, password } }),
+  signUp: (email, password) => json("/api/account/sign-up", { method: "POST", body: { email, password } }),
+  signOut: () => json("/api/account/sign-out", { method: "POST" }),
+  tokens: () => json("/api/account/tokens"),
+  createToken: (name) => json("/api/account/tokens", { method: "POST", body: { name } }),
+  revokeToken: (id) => json(`/api/account/tokens/${encodeURIComponent(id)}`, { method: "DELETE" }),
+  deleteAccount: (password) => json("/api/account", { method: "DELETE", body: { password } }),
+  exportUrl: () => "/api/account/export",
   cancelJob: (id) => json(`/api/jobs/${encodeURIComponent(id)}/cancel`, { method: "POST" }),
 };
 

@@ -3,6 +3,7 @@
 // it in place, so the microphone stays open.
 
 import { api } from "./api.mjs";
+import { refreshAccount } from "./account.mjs";
 import { clearError, showError } from "./dom.mjs";
 import { parseRoute, routeHash } from "./routes.mjs";
 
@@ -13,6 +14,8 @@ const PAGES = {
   build: () => import("./build.mjs"),
   synth: () => import("./synth-page.mjs"),
   voice: () => import("./voice-page.mjs"),
+  "sign-in": () => import("./account.mjs").then((m) => m.signInPage),
+  account: () => import("./account.mjs").then((m) => m.accountPage),
 };
 
 let current = null; // {key, instance}
@@ -41,6 +44,7 @@ async function route() {
   const params = parseRoute(location.hash);
   const key = `${params.page}:${params.projectId ?? ""}`;
   showProjectNav(params);
+  refreshAccount();
   if (current && current.key === key && current.instance.update) {
     current.instance.update(params);
     return;
@@ -55,11 +59,13 @@ async function route() {
     const module = await PAGES[params.page]();
     current = { key, instance: (await module.mount(root, params)) ?? {} };
   } catch (error) {
-    showError(error);
+    if (error.status !== 401) showError(error); // 401: the page is on its way to #/sign-in
   }
 }
 
 document.querySelector("[data-testid=error-close]").addEventListener("click", clearError);
 window.addEventListener("hashchange", route);
-window.addEventListener("unhandledrejection", (event) => showError(event.reason));
+window.addEventListener("unhandledrejection", (event) => {
+  if (event.reason?.status !== 401) showError(event.reason);
+});
 route();

@@ -101,6 +101,7 @@ def upgrade() -> None:
         _time("created_at"),
         sa.PrimaryKeyConstraint("key", "owner", name=op.f("pk_blob_refs")),
     )
+    op.create_index(op.f("ix_blob_refs_owner"), "blob_refs", ["owner"])  # quotas sum by owner
 
 
 def downgrade() -> None:
