@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any, BinaryIO, Final
 from urllib.parse import quote
 
@@ -285,6 +286,11 @@ class S3BlobStore:
         self._bucket_seen = True
 
     # Inside.
+
+    def modified_at(self, key: str) -> datetime | None:
+        """When the blob was stored (the object's LastModified), or None if nothing is stored under `key`."""
+        head = self._head(self._full(check_blob_key(key)), f"looking up {key}")
+        return None if head is None else head["LastModified"]
 
     def _full(self, key: str) -> str:
         return f"{self.location.prefix}{key}"

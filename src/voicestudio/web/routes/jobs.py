@@ -9,6 +9,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from voicestudio.domain.jobs import Job
 from voicestudio.jobs.errors import JobNotFound
+from voicestudio.jobs.events import JobEvent
 from voicestudio.studio.accounts import NotSignedIn
 from voicestudio.studio.usage import user_job_ids
 from voicestudio.web.access import CurrentUser, UserDep, own_job, websocket_user
@@ -46,7 +47,9 @@ def job(job_id: str, session: SessionDep, studio: StudioDep, user: UserDep) -> J
 def cancel_job(job_id: str, session: SessionDep, studio: StudioDep, user: UserDep) -> JobOut:
     """Cancel a queued job at once, a running one at its next progress report."""
     own_job(session, studio.jobs.get(job_id), user)
-    return job_out(studio.jobs.cancel(job_id))
+    cancelled = studio.jobs.cancel(job_id)
+    studio.events.publish(job_id, JobEvent.from_job(cancelled))  # every API server's watchers hear it now
+    return job_out(cancelled)
 
 
 @events_router.websocket("/ws/jobs/{job_id}")
