@@ -106,6 +106,8 @@ def run_train_job(payload: JsonObject, ctx: JobContext) -> JsonObject:
 
 register(OTO_JOB, run_oto_job)
 register(VOICEBANK_JOB, run_voicebank_job)
+
+
 def rented_gpu_runner(ctx: JobContext) -> ChunkRunner | None:
     """None: train on this worker; else each chunk runs on the configured rented GPU (RunPod or Modal),
     whose time counts as GPU time. The worker reads its settings from VOICESTUDIO_* like the server."""
