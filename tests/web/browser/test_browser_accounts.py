@@ -2,7 +2,7 @@
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import uvicorn
@@ -10,6 +10,9 @@ import uvicorn
 from voicestudio.web.settings import PACKAGE_STATIC_DIR
 from web.accounts import PASSWORD, accounts_studio
 from web.server import free_port
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 pytestmark = [pytest.mark.browser]
 
@@ -35,15 +38,16 @@ def served_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             thread.join()
 
 
-def test_a_singer_signs_up_on_the_page_and_sees_what_the_plan_leaves(served_url: str, tmp_path: Path) -> None:
-    from playwright.sync_api import expect, sync_playwright
+def test_a_singer_signs_up_on_the_page_and_sees_what_the_plan_leaves(
+    served_url: str, plain_browser: "Browser"
+) -> None:
+    from playwright.sync_api import expect
 
-    from web.browser.driver import CHROMIUM, VIEWPORT, launch
+    from web.browser.driver import VIEWPORT
 
-    if not CHROMIUM.exists():
-        pytest.skip(f"install Debian's chromium at {CHROMIUM} (make test does)")
-    with sync_playwright() as pw, launch(pw) as browser:
-        page = browser.new_context(viewport=VIEWPORT).new_page()
+    context = plain_browser.new_context(viewport=VIEWPORT)  # its own cookies: a new visitor
+    try:
+        page = context.new_page()
         errors: list[str] = []
         page.on("pageerror", lambda error: errors.append(str(error)))
         page.goto(served_url + "/")
@@ -79,3 +83,5 @@ def test_a_singer_signs_up_on_the_page_and_sees_what_the_plan_leaves(served_url:
         status = page.evaluate("fetch('/api/projects').then((r) => r.status)")
         assert status == 401
         assert errors == []
+    finally:
+        context.close()
