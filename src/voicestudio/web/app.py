@@ -13,6 +13,7 @@ from voicestudio.web.metrics import HttpMetrics, StudioMetrics
 from voicestudio.web.middleware import CrossOriginIsolation, RequestIds
 from voicestudio.web.routes import accounts, catalog, jobs, models, oto, phonemize, projects, takes, voices
 from voicestudio.web.routes.frontend import mount_front_end
+from voicestudio.web.schemas import API_ERROR_RESPONSES
 from voicestudio.web.settings import StudioSettings
 from voicestudio.web.state import Studio
 
@@ -50,7 +51,7 @@ def create_app(settings: StudioSettings | None = None) -> FastAPI:
     app.include_router(health.router)  # public, like /metrics: probes and scrapers do not sign in
     app.include_router(metrics.router)
     for module in (catalog, accounts, projects, takes, oto, jobs, models, voices, phonemize):
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(module.router, prefix=API_PREFIX, responses=API_ERROR_RESPONSES)
     app.include_router(jobs.events_router)
     mount_front_end(app, studio.settings.static_dir)
     return app

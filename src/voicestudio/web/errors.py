@@ -66,6 +66,8 @@ async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, StarletteHTTPException)
     if error.status_code == 404 and error.detail == "Not Found":
         message = f"There is nothing at {request.url.path}. Check the address."
+    elif error.status_code == 400 and error.detail == "There was an error parsing the body":
+        message = "The request body is not valid JSON. Send a JSON object as the API documentation shows."
     elif error.status_code == 405:
         message = f"{request.method} is not allowed on {request.url.path}. Check the API documentation."
     else:

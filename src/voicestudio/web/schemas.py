@@ -1,7 +1,7 @@
 """The JSON the API speaks (see the web API contract), and how the studio's values become it."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -428,6 +428,13 @@ class UsageDetailOut(BaseModel):
 
 PLAN_RESPONSES: dict[int | str, dict[str, Any]] = {402: {"model": ErrorOut}}
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {401: {"model": ErrorOut}, 403: {"model": ErrorOut}}
+REDIRECT_RESPONSE: Final[dict[str, Any]] = {"description": "The file's download URL (S3 storage)"}
+API_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorOut, "description": "The body is not what the route reads (e.g. not JSON)"},
+    **AUTH_RESPONSES,
+    404: {"model": ErrorOut, "description": "No such thing, or not yours"},
+    422: {"model": ErrorOut, "description": "A parameter or the body is not valid"},
+}  # what every API route may answer besides its own responses
 
 
 def plan_out(plan: Plan) -> PlanOut:

@@ -13,6 +13,7 @@ from voicestudio.web.access import UserDep, own_project, user_plan
 from voicestudio.web.deps import SessionDep, StudioDep
 from voicestudio.web.schemas import (
     PLAN_RESPONSES,
+    REDIRECT_RESPONSE,
     ErrorOut,
     JobRefOut,
     OtoLineOut,
@@ -70,7 +71,7 @@ def build_voicebank(
 @router.get(
     "/voicebanks/{voicebank_id}/download",
     response_class=Response,
-    responses={200: {"content": {"application/zip": {}}}},
+    responses={200: {"content": {"application/zip": {}}}, 307: REDIRECT_RESPONSE},
 )
 def download_voicebank(voicebank_id: str, session: SessionDep, studio: StudioDep, user: UserDep) -> Response:
     """The voicebank zip, as an attachment named after the bank."""

@@ -9,13 +9,16 @@ from fastapi.responses import FileResponse, RedirectResponse
 from voicestudio.studio.takes import get_take, take_picture_png
 from voicestudio.web.access import UserDep
 from voicestudio.web.deps import SessionDep, StudioDep
+from voicestudio.web.schemas import REDIRECT_RESPONSE
 
 router = APIRouter(tags=["takes"])
 IMMUTABLE: Final = {"Cache-Control": "private, max-age=31536000, immutable"}  # a take never changes
 
 
 @router.get(
-    "/takes/{take_id}/audio", response_class=Response, responses={200: {"content": {"audio/wav": {}}}}
+    "/takes/{take_id}/audio",
+    response_class=Response,
+    responses={200: {"content": {"audio/wav": {}}}, 307: REDIRECT_RESPONSE},
 )
 def take_audio(take_id: str, session: SessionDep, studio: StudioDep, user: UserDep) -> Response:
     """The take as it was uploaded."""
