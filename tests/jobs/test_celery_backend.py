@@ -24,7 +24,7 @@ from voicestudio.jobs import Job, JobEvent, JobState, JobStore, WorkerSettings
 from voicestudio.jobs.celery_app import CeleryConfig, CeleryDispatcher, make_celery_app
 from voicestudio.jobs.redis_events import RedisEventBus
 from voicestudio.jobs.sweep import Sweeper
-from voicestudio.web.settings import StudioSettings
+from voicestudio.settings import StudioSettings
 from voicestudio.web.state import Studio
 
 from .waiting import eventually, finished, wait_for_job

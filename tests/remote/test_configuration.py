@@ -13,8 +13,8 @@ from voicestudio.remote.factory import open_remote_gpu
 from voicestudio.remote.gpu import readable_error
 from voicestudio.remote.modal import ModalEndpoint
 from voicestudio.remote.runpod import RunPodEndpoint
+from voicestudio.settings import StudioSettings
 from voicestudio.storage.local import LocalBlobStore
-from voicestudio.web.settings import StudioSettings
 
 
 def test_the_settings_choose_runpod_with_their_poll_interval_and_timeout(tmp_path: Path) -> None:

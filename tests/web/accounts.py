@@ -19,8 +19,8 @@ import soundfile as sf
 from fastapi import FastAPI
 
 from voicestudio.jobs import JobStore
+from voicestudio.settings import StudioSettings
 from voicestudio.web.app import create_app
-from voicestudio.web.settings import StudioSettings
 from voicestudio.web.state import Studio
 from web.conftest import static_folder
 from web.stacks import ScaleServices, StudioClient, services_for, stack_settings, stored_blobs

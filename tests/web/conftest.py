@@ -13,9 +13,9 @@ import numpy.typing as npt
 import pytest
 from fastapi import FastAPI
 
+from voicestudio.settings import StudioSettings
 from voicestudio.storage.local import LocalBlobStore
 from voicestudio.web.app import create_app
-from voicestudio.web.settings import StudioSettings
 from voicestudio.web.state import Studio
 from web.audio import TAKE_RATE_HZ, held_mora
 from web.stacks import (

@@ -23,9 +23,9 @@ from db.postgres import SERVER_URL as POSTGRES_URL
 from voicestudio.db.engine import PoolSettings, make_engine
 from voicestudio.db.models import JobRow
 from voicestudio.logs import log_handler, mask_secrets
+from voicestudio.settings import StudioSettings
 from voicestudio.web.app import create_app
 from voicestudio.web.metrics import count_upload
-from voicestudio.web.settings import StudioSettings
 from web.conftest import StudioUnderTest, started_studio, studio_on
 from web.server import served_studio
 from web.stacks import SCALE

@@ -24,8 +24,8 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.python.asgi import ASGIClient
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance
 
+from voicestudio.settings import StudioSettings
 from voicestudio.web.app import create_app
-from voicestudio.web.settings import StudioSettings
 from web.accounts import AccountsStudio, accounts_studio_on
 from web.jobs import finished
 from web.stacks import SCALE

@@ -12,7 +12,7 @@ from typer import BadParameter
 
 from voicestudio.errors import VoicestudioError
 from voicestudio.logs import configure_logging
-from voicestudio.web.settings import ENV_PREFIX, StudioSettings
+from voicestudio.settings import ENV_PREFIX, StudioSettings
 
 PROBLEMS_SHOWN = 3
 

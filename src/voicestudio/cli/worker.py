@@ -17,7 +17,7 @@ from voicestudio.errors import VoicestudioError
 
 if TYPE_CHECKING:  # the heavy imports wait until the command runs: every other command starts faster
     from voicestudio.jobs.runner import WorkerSettings
-    from voicestudio.web.settings import StudioSettings
+    from voicestudio.settings import StudioSettings
 
 STUDIO_JOB_MODULE = "voicestudio.studio.jobs"  # the studio's job kinds (imported only by the worker)
 _LOG = logging.getLogger("voicestudio.jobs")
@@ -61,7 +61,7 @@ def worker(
     from voicestudio.jobs.registry import GPU_QUEUE, QUEUES
     from voicestudio.jobs.runner import WorkerSettings
     from voicestudio.logs import configure_logging
-    from voicestudio.web.settings import StudioSettings
+    from voicestudio.settings import StudioSettings
 
     chosen = tuple(dict.fromkeys(name.strip() for name in queues.split(",") if name.strip()))
     unknown = [name for name in chosen if name not in QUEUES]

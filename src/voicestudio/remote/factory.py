@@ -9,7 +9,7 @@ from voicestudio.remote.runpod import RunPodEndpoint
 from voicestudio.remote.transport import DEFAULT_RETRY, RetryPolicy
 
 if TYPE_CHECKING:
-    from voicestudio.web.settings import StudioSettings
+    from voicestudio.settings import StudioSettings
 
 
 def open_remote_gpu(settings: "StudioSettings", retry: RetryPolicy = DEFAULT_RETRY) -> RemoteGpu:

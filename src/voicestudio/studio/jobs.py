@@ -111,7 +111,7 @@ register(VOICEBANK_JOB, run_voicebank_job)
 def rented_gpu_runner(ctx: JobContext) -> ChunkRunner | None:
     """None: train on this worker; else each chunk runs on the configured rented GPU (RunPod or Modal),
     whose time counts as GPU time. The worker reads its settings from VOICESTUDIO_* like the server."""
-    from voicestudio.web.settings import StudioSettings
+    from voicestudio.settings import StudioSettings
 
     settings = StudioSettings()
     if settings.gpu_backend == "worker":

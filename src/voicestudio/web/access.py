@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from voicestudio.db.models import ProjectRow
 from voicestudio.domain.jobs import Job
 from voicestudio.jobs.errors import JobNotFound
+from voicestudio.settings import StudioSettings
 from voicestudio.studio.accounts import (
     CSRF_HEADER,
     LOCAL_OWNER,
@@ -30,7 +31,6 @@ from voicestudio.studio.accounts import (
 )
 from voicestudio.studio.plans import LOCAL_PLAN_NAME, Plan, check_training_allowed, load_plans, plan_named
 from voicestudio.studio.rows import owned_project_row
-from voicestudio.web.settings import StudioSettings
 from voicestudio.web.state import Studio
 
 LOCAL_USER_ID: Final = LOCAL_OWNER  # the owner of everything while accounts are off

@@ -7,6 +7,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from voicestudio import __version__
+from voicestudio.settings import StudioSettings
 from voicestudio.web import health, metrics
 from voicestudio.web.errors import InternalErrors, install_error_handlers
 from voicestudio.web.metrics import HttpMetrics, StudioMetrics
@@ -14,7 +15,6 @@ from voicestudio.web.middleware import CrossOriginIsolation, RequestIds
 from voicestudio.web.routes import accounts, catalog, jobs, models, oto, phonemize, projects, takes, voices
 from voicestudio.web.routes.frontend import mount_front_end
 from voicestudio.web.schemas import API_ERROR_RESPONSES
-from voicestudio.web.settings import StudioSettings
 from voicestudio.web.state import Studio
 
 API_PREFIX = "/api"

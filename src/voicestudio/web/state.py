@@ -14,9 +14,9 @@ from voicestudio.jobs import EventBus, JobStore, LocalWorker, PollingEventBus, W
 from voicestudio.jobs.celery_app import CeleryConfig, CeleryDispatcher, make_celery_app
 from voicestudio.jobs.redis_events import RedisEventBus
 from voicestudio.jobs.sweep import Sweeper
+from voicestudio.settings import StudioSettings
 from voicestudio.storage import open_blob_store
 from voicestudio.studio.jobs import JOB_MODULE
-from voicestudio.web.settings import StudioSettings
 
 _LOG = logging.getLogger("voicestudio.web")
 EVENT_POLL_INTERVAL_S = 0.1  # how often a WebSocket watcher re-reads its job (the worker is another process)

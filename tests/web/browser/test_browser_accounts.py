@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import pytest
 import uvicorn
 
-from voicestudio.web.settings import PACKAGE_STATIC_DIR
+from voicestudio.settings import PACKAGE_STATIC_DIR
 from web.accounts import PASSWORD, accounts_studio
 from web.server import free_port
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
+from voicestudio.settings import StudioSettings
 from voicestudio.studio.accounts import (
     SESSION_COOKIE,
     AccountsOff,
@@ -39,7 +40,6 @@ from voicestudio.web.schemas import (
     training_cost_out,
     usage_out,
 )
-from voicestudio.web.settings import StudioSettings
 from voicestudio.web.state import Studio
 
 router = APIRouter(tags=["account"])

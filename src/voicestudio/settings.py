@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from voicestudio.db.engine import default_database_url
 
 DEFAULT_MAX_UPLOAD_BYTES: Final = 50_000_000  # 50 MB: about 9 minutes of 48 kHz 16-bit mono
-PACKAGE_STATIC_DIR: Final = Path(__file__).parent / "static"
+PACKAGE_STATIC_DIR: Final = Path(__file__).parent / "web" / "static"
 ENV_PREFIX: Final = "VOICESTUDIO_"
 
 
