@@ -68,6 +68,7 @@ class StudioSettings(BaseSettings):
     # Operations.
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
+    metrics_token: SecretStr | None = None  # set: /metrics answers only scrapers that send it as a bearer
 
     @model_validator(mode="after")
     def _backends_are_configured(self) -> "StudioSettings":

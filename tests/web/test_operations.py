@@ -17,7 +17,6 @@ import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import update
-from starlette.requests import Request
 
 from db.postgres import SERVER_URL as POSTGRES_URL
 from voicestudio.db.engine import PoolSettings, make_engine
@@ -25,7 +24,6 @@ from voicestudio.db.models import JobRow
 from voicestudio.logs import log_handler, mask_secrets
 from voicestudio.settings import StudioSettings
 from voicestudio.web.app import create_app
-from voicestudio.web.metrics import count_upload
 from web.conftest import StudioUnderTest, started_studio, studio_on
 from web.server import served_studio
 from web.stacks import SCALE
@@ -186,9 +184,16 @@ def test_uploaded_bytes_are_counted(studio: StudioUnderTest, takes: dict[str, by
     uploads = "voicestudio_uploads_total"
     upload_bytes = "voicestudio_upload_bytes_total"
     before = studio.client.get("/metrics").text
-    upload = Request({"type": "http", "app": studio.app})  # what the upload route holds
+    body = {"name": "Metered", "language": "ja", "prompt_sets": ["ja-cv"]}
+    project_id = studio.client.post("/api/projects", json=body).json()["id"]
     for prompt_id in ("ka", "ki"):
-        count_upload(upload, len(takes[prompt_id]))
+        answer = studio.client.post(
+            f"/api/projects/{project_id}/takes",
+            params={"prompt_set": "ja-cv", "prompt_id": prompt_id},
+            content=takes[prompt_id],
+            headers={"content-type": "audio/wav"},
+        )
+        assert answer.status_code == 201, answer.text
     after = studio.client.get("/metrics").text
 
     grown = metric_value(after, upload_bytes, what="take") - metric_value(before, upload_bytes, what="take")
@@ -296,3 +301,13 @@ def test_docs_list_every_setting_with_its_environment_variable_and_default() -> 
             continue
         shown = str(default).lower() if isinstance(default, bool) else str(default)
         assert rows[f"VOICESTUDIO_{name.upper()}"] == f"`{shown}`", name
+
+
+def test_metrics_with_a_scrape_token_answer_only_the_scraper_that_sends_it(tmp_path: Path) -> None:
+    with unstarted_client(tmp_path, metrics_token="scrape-me") as client:
+        assert client.get("/metrics").status_code == 401
+        wrong = client.get("/metrics", headers={"authorization": "Bearer guess"})
+        assert wrong.status_code == 401 and "scrape token" in wrong.json()["error"]
+        right = client.get("/metrics", headers={"authorization": "Bearer scrape-me"})
+        assert right.status_code == 200
+        assert "voicestudio_http_requests_total" in right.text

@@ -4,12 +4,14 @@ Workers are other processes (or other machines), so job numbers are not counted 
 scrape reads them from the database, which every API server shares, and so every server reports the same.
 """
 
+import hmac
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Final
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.platform_collector import PlatformCollector
@@ -35,11 +37,6 @@ HTTP_DURATION_BUCKETS_S: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
 UNMATCHED_ROUTE: Final = "unmatched"  # every path no route knows, so scanners cannot grow the label set
 UPLOAD_KINDS: Final = ("take", "consent")
 KNOWN_METHODS: Final = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-
-def queue_of(kind: str) -> str:
-    """The queue a job kind waits in, as its module registered it (gpu for training, cpu for the rest)."""
-    return job_queue(kind)
 
 
 class JobsCollector(Collector):
@@ -80,7 +77,7 @@ def _job_metrics(session: Session) -> Iterator[Metric]:
         counts[(state, kind)] = int(count)
         if state == JobState.queued.value and first_created is not None:
             age_s = max(0.0, (now - first_created).total_seconds())
-            queue = queue_of(kind)
+            queue = job_queue(kind)
             oldest_queued[queue] = max(oldest_queued.get(queue, 0.0), age_s)
 
     by_state = GaugeMetricFamily(
@@ -104,7 +101,7 @@ def _job_metrics(session: Session) -> Iterator[Metric]:
         queued = sum(
             count
             for (state, kind), count in counts.items()
-            if state == JobState.queued.value and queue_of(kind) == queue
+            if state == JobState.queued.value and job_queue(kind) == queue
         )
         depth.add_metric([queue], float(queued))
         age.add_metric([queue], oldest_queued.get(queue, 0.0))
@@ -259,6 +256,15 @@ router = APIRouter(include_in_schema=False)
 
 @router.get(METRICS_PATH)
 def metrics(request: Request) -> Response:
-    """Prometheus' text exposition of this server's metrics and of the shared jobs table."""
+    """Prometheus' text exposition of this server's metrics and of the shared jobs table; with
+    `metrics_token` set, only for a scraper that sends it as `Authorization: Bearer`."""
+    token = request.app.state.studio.settings.metrics_token
+    if token is not None:
+        sent = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(sent.encode(), token.get_secret_value().encode()):
+            return JSONResponse(
+                {"error": "Metrics need the scrape token: send it as Authorization: Bearer <token>."},
+                status_code=401,
+            )
     studio_metrics: StudioMetrics = request.app.state.metrics
     return Response(studio_metrics.exposition(), media_type=CONTENT_TYPE_LATEST)

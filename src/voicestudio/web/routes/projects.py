@@ -12,6 +12,7 @@ from voicestudio.studio.projects import create_project, delete_project, get_proj
 from voicestudio.studio.takes import TakeOutcome, add_take, upload_target
 from voicestudio.web.access import CurrentUser, UserDep, own_project, user_plan
 from voicestudio.web.deps import SessionDep, StudioDep
+from voicestudio.web.metrics import count_upload
 from voicestudio.web.schemas import (
     PLAN_RESPONSES,
     UPLOAD_RESPONSES,
@@ -84,6 +85,7 @@ async def upload_take(
         )
     except ClientDisconnect:
         raise HTTPException(400, "The upload stopped before the end. Upload the take again.") from None
+    count_upload(request, blob.size_bytes)
     outcome = await run_in_threadpool(_add, studio, user, project_id, prompt_set, prompt_id, blob)
     return upload_out(outcome)
 

@@ -208,7 +208,7 @@ export async function mount(root, params) {
     if (current) {
       el.verdict.append(h("button", {
         type: "button", class: "secondary", "data-testid": "take-play",
-        onclick: () => new Audio(api.takeAudioUrl(current.id)).play().catch(showError),
+        onclick: () => playTake(current.id),
       }, "▶ Play the current take"));
     }
   }
@@ -347,4 +347,13 @@ export async function mount(root, params) {
       mic.close();
     },
   };
+}
+
+/** Play a stored take; CORS mode, because with S3 storage it arrives from the bucket and the page is
+ * cross-origin isolated (COEP), which blocks no-cors media from elsewhere. */
+function playTake(takeId) {
+  const audio = new Audio();
+  audio.crossOrigin = "anonymous";
+  audio.src = api.takeAudioUrl(takeId);
+  return audio.play().catch(showError);
 }
