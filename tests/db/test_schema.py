@@ -77,7 +77,7 @@ def test_migrations_build_exactly_the_models_schema(engine: Engine) -> None:
         )
         assert differences == []
         assert set(inspect(connection).get_table_names()) == TABLES
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0003"
+        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0004"
 
 
 def test_upgrading_an_up_to_date_database_changes_nothing(database_url: str, engine: Engine) -> None:
@@ -100,7 +100,7 @@ def test_a_project_keeps_its_prompt_sets_and_utc_creation_time(engine: Engine) -
     assert stored.created_at == datetime(2026, 3, 1, 3, 0, tzinfo=UTC)
     assert stored.created_at.tzinfo == UTC
     assert len(stored.id) == 36
-    assert stored.owner is None
+    assert stored.owner == "local"  # a row written without an owner belongs to the local user
 
 
 def test_a_retake_keeps_the_old_take_and_oto_lines_keep_utau_times(engine: Engine) -> None:
@@ -162,7 +162,7 @@ def test_a_retake_keeps_the_old_take_and_oto_lines_keep_utau_times(engine: Engin
     )
 
 
-def test_foreign_keys_are_enforced_and_deleting_a_project_removes_its_rows(engine: Engine) -> None:
+def test_foreign_keys_are_enforced_and_deleting_a_project_keeps_its_jobs(engine: Engine) -> None:
     sessions = session_factory(engine)
     with pytest.raises(IntegrityError), sessions.begin() as session:
         session.add(
@@ -175,18 +175,76 @@ def test_foreign_keys_are_enforced_and_deleting_a_project_removes_its_rows(engin
             )
         )
     with sessions.begin() as session:
-        project = ProjectRow(name="v", language="en", prompt_sets=[])
+        project = ProjectRow(name="v", language="en", prompt_sets=[], owner="u1")
         session.add(project)
         session.flush()
-        job = JobRow(project_id=project.id, kind="voicebank.build", state="succeeded", payload={})
+        job = JobRow(
+            project_id=project.id, owner="u1", kind="train", state="succeeded", payload={}, gpu_s=600.0
+        )
         session.add(job)
         session.flush()
         session.add(VoicebankRow(project_id=project.id, blob_key="sha256/ab/cd/z", job_id=job.id))
     with sessions.begin() as session:
         session.execute(ProjectRow.__table__.delete())
     with engine.connect() as connection:
-        for table in ("jobs", "voicebanks"):
-            assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one() == 0
+        assert connection.execute(text("SELECT count(*) FROM voicebanks")).scalar_one() == 0
+        kept = connection.execute(text("SELECT owner, project_id, gpu_s FROM jobs")).one()
+    assert tuple(kept) == ("u1", None, 600.0)  # the GPU time it used still counts for its owner
+
+
+def test_a_job_without_an_owner_belongs_to_the_local_user(engine: Engine) -> None:
+    sessions = session_factory(engine)
+    with sessions.begin() as session:
+        session.add(JobRow(owner=None, kind="test.echo", state="queued", payload={}))
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT owner FROM jobs")).scalar_one() == "local"
+
+
+def test_upgrading_from_0003_keeps_every_row_and_gives_owners_to_all(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade_database(url, revision="0003")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO projects (id, owner, name, language, prompt_sets, created_at) VALUES "
+                    "('p1', NULL, 'v', 'ja', '[]', '2026-12-01 00:00:00')"
+                )
+            )
+            for job_id, project_id in (("j1", "'p1'"), ("j2", "NULL")):
+                connection.execute(
+                    text(
+                        "INSERT INTO jobs (id, owner, project_id, kind, state, payload, progress_fraction, "
+                        "progress_stage, attempts, max_attempts, cancel_requested, version, created_at, "
+                        f"updated_at, gpu_s) VALUES ('{job_id}', NULL, {project_id}, 'train', 'succeeded', "
+                        "'{}', 1.0, '', 1, 3, 0, 1, '2026-12-01 00:00:00', '2026-12-01 00:00:00', 60.0)"
+                    )
+                )
+            connection.execute(
+                text(
+                    "INSERT INTO voicebanks (id, project_id, blob_key, job_id, created_at) "
+                    "VALUES ('b1', 'p1', 'k', 'j1', '2026-12-01 00:00:00')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO takes (id, project_id, prompt_id, blob_key, sample_rate_hz, duration_ms, "
+                    "reasons, is_current, created_at) "
+                    "VALUES ('t1', 'p1', 'ja-cv/ka', 'k', 48000, 900.0, '[]', 1, '2026-12-01 00:00:00')"
+                )
+            )
+        upgrade_database(url)
+        with engine.begin() as connection:
+            assert connection.execute(text("SELECT job_id FROM voicebanks")).scalar_one() == "j1"
+            assert connection.execute(text("SELECT project_id FROM takes")).scalar_one() == "p1"
+            owners = connection.execute(text("SELECT id, owner FROM jobs ORDER BY id")).all()
+            assert [tuple(row) for row in owners] == [("j1", "local"), ("j2", "local")]
+            assert connection.execute(text("SELECT owner FROM projects")).scalar_one() == "local"
+            connection.execute(text("DELETE FROM projects"))
+            assert connection.execute(text("SELECT count(*) FROM jobs")).scalar_one() == 2
+    finally:
+        engine.dispose()
 
 
 def test_sqlite_gets_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:

@@ -264,3 +264,19 @@ def test_jobs_waiting_long_are_found_for_sending_again(store: JobStore, database
     engine.dispose()
     assert [job.id for job in store.waiting_since(utc_now() - timedelta(hours=1))] == [old]
     assert {job.id for job in store.waiting_since(utc_now())} == {old, new}
+
+
+def test_a_users_jobs_are_listed_in_one_query_newest_first(store: JobStore) -> None:
+    older = store.create("oto", {}, owner="ema")
+    store.create("oto", {}, owner="ryo")
+    newer = store.create("train", {}, owner="ema")
+    assert [job.id for job in store.list_jobs(owner="ema")] == [newer, older]
+    assert [job.id for job in store.list_jobs(owner="ema", limit=1)] == [newer]
+    assert store.list_jobs(owner="nobody") == []
+
+
+def test_a_job_deleted_before_it_is_sent_is_not_sent(database_url: str) -> None:
+    sent: list[str] = []
+    store = JobStore.from_url(database_url, dispatch=lambda job: sent.append(job.id))
+    store._queued("no-such-job")  # its project was deleted between the commit and the dispatch
+    assert sent == []

@@ -1,6 +1,8 @@
 """An operator points the studio at a rented GPU: the settings pick the client, and each misstep gets a
 message that names the setting to fix."""
 
+import urllib.error
+from email.message import Message
 from pathlib import Path
 
 import pytest
@@ -8,11 +10,12 @@ from pydantic import SecretStr
 
 from voicestudio.remote import ChunkInput, RemoteGpuError
 from voicestudio.remote.chunk_runner import presigning
-from voicestudio.remote.errors import without_secrets
+from voicestudio.remote.errors import RemoteInputError, without_secrets
 from voicestudio.remote.factory import open_remote_gpu
 from voicestudio.remote.gpu import readable_error
 from voicestudio.remote.modal import ModalEndpoint
 from voicestudio.remote.runpod import RunPodEndpoint
+from voicestudio.remote.transport import RetryPolicy, TryAgain, with_retries
 from voicestudio.settings import StudioSettings
 from voicestudio.storage.local import LocalBlobStore
 
@@ -78,3 +81,32 @@ def test_runpods_wrapped_handler_errors_read_as_one_sentence() -> None:
         "The dataset URL expired."
     )
     assert readable_error(None) == "it gave no reason."
+
+
+def test_one_retry_loop_tries_transient_failures_again_and_gives_up_at_once_on_a_404() -> None:
+    quick = RetryPolicy(attempts=3, first_delay_s=0.0, max_delay_s=0.0)
+    tries: list[int] = []
+
+    def flaky() -> str:
+        tries.append(len(tries) + 1)
+        if len(tries) < 3:
+            raise TryAgain(f"it answered 503 (try {len(tries)})")
+        return "stored"
+
+    assert with_retries(flaky, quick, "upload of checkpoint", RemoteInputError) == "stored"
+    assert tries == [1, 2, 3]
+
+    def missing() -> str:
+        tries.append(0)
+        raise urllib.error.HTTPError("http://storage/x", 404, "Not Found", Message(), None)
+
+    tries.clear()
+    with pytest.raises(RemoteInputError, match="answered 404 Not Found"):
+        with_retries(missing, quick, "download of dataset", RemoteInputError)
+    assert tries == [0]  # a 404 is not tried again
+
+    def always_busy() -> str:
+        raise TryAgain("it answered 503 busy")
+
+    with pytest.raises(RemoteInputError, match="503 busy"):
+        with_retries(always_busy, quick, "download of dataset", RemoteInputError)

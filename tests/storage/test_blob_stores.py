@@ -5,6 +5,7 @@ import io
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -94,6 +95,17 @@ def test_identical_content_is_kept_once(under_test: StoreUnderTest) -> None:
     assert first == second
     assert under_test.everything() == sorted([first.key, other.key])
     assert sorted(ref.key for ref in store.list_keys()) == sorted([first.key, other.key])
+
+
+def test_a_blob_says_when_it_was_stored_and_a_missing_one_says_none(under_test: StoreUnderTest) -> None:
+    store = under_test.store
+    before = datetime.now(UTC) - timedelta(minutes=1)  # S3 keeps whole seconds; clocks may differ a little
+    ref = store.put_stream([b"a take"], max_bytes=LIMIT)
+    stamp = store.modified_at(ref.key)
+    assert stamp is not None and stamp.tzinfo is not None
+    assert before <= stamp <= datetime.now(UTC) + timedelta(minutes=1)
+    store.delete(ref.key)
+    assert store.modified_at(ref.key) is None
 
 
 def test_an_upload_over_the_limit_leaves_nothing_and_says_the_limit(under_test: StoreUnderTest) -> None:

@@ -1,6 +1,8 @@
 """What only the one-machine store does: blobs are plain files the server sends as they are."""
 
 import hashlib
+import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,19 @@ def test_a_download_is_the_stored_file_itself(tmp_path: Path) -> None:
     ref = store.put_stream([TAKE], max_bytes=len(TAKE))
     digest = hashlib.sha256(TAKE).hexdigest()
     assert store.download_target(ref.key) == tmp_path / "sha256" / digest[:2] / digest[2:4] / digest
+    assert files_under(tmp_path) == [store.download_target(ref.key)]
+
+
+def test_storing_known_bytes_again_makes_the_blob_young_again(tmp_path: Path) -> None:
+    """Garbage collection spares young blobs: a re-upload must not look as old as the first one."""
+    store = LocalBlobStore(tmp_path)
+    ref = store.put_stream([TAKE], max_bytes=len(TAKE))
+    long_ago = datetime(2020, 1, 1, tzinfo=UTC)
+    os.utime(store.download_target(ref.key), (long_ago.timestamp(), long_ago.timestamp()))
+    assert store.modified_at(ref.key) == long_ago
+    assert store.put_stream([TAKE[:1000], TAKE[1000:]], max_bytes=len(TAKE)) == ref
+    refreshed = store.modified_at(ref.key)
+    assert refreshed is not None and refreshed.year >= 2026
     assert files_under(tmp_path) == [store.download_target(ref.key)]
 
 

@@ -13,9 +13,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from voicestudio.db.models import BlobRefRow, ProjectRow, UserRow
+from voicestudio.db.models import BlobRefRow, JobRow, ProjectRow, UserRow
 from voicestudio.db.types import utc_now
+from voicestudio.domain.jobs import JobState
+from voicestudio.storage import blob_key
 from voicestudio.studio.gc import DEFAULT_GRACE_S, collect_garbage, record_blob_now
+from voicestudio.studio.training_state import TrainingState, save_training_state
 from web.accounts import PASSWORD, AccountsStudio, accounts_studio_on, set_plan, tone_wav
 from web.conftest import StudioUnderTest, studio_on
 from web.stacks import each_stack  # noqa: F401  (every test here runs on each stack)
@@ -173,3 +176,107 @@ def test_without_accounts_the_local_user_exports_too(
         archive.read(f"voicestudio-export/projects/Local-{project_id[:8]}/takes/ja-cv/ta.wav") == takes["ta"]
     )
     assert studio.client.request("DELETE", "/api/account", json={"password": "x" * 8}).status_code == 404
+
+
+def user_id(studio: AccountsStudio, email: str) -> str:
+    with studio.studio.sessions() as session:
+        found = session.scalar(select(UserRow.id).where(UserRow.email == email))
+    assert found is not None
+    return found
+
+
+def key_of(data: bytes) -> str:
+    return blob_key(hashlib.sha256(data).hexdigest())
+
+
+def test_an_identical_upload_not_yet_recorded_survives_a_project_deletion(data: AccountsStudio) -> None:
+    """Bea stores the bytes Aki recorded an hour ago, a moment before her take's row is written; Aki deletes
+    his project meanwhile. The blob is Bea's now and stays, while Aki's other take goes at once."""
+    studio = data.studio
+    aki = data.member("aki@example.org")
+    data.member("bea@example.org")
+    project_id = aki.new_project("Aki")
+    shared, own = tone_wav(810.0), tone_wav(820.0)
+    assert aki.upload(project_id, "ka", shared).status_code == 201
+    assert aki.upload(project_id, "sa", own).status_code == 201
+    with studio.sessions() as session:  # Aki stored and recorded `shared` an hour ago
+        row = session.get(BlobRefRow, (key_of(shared), user_id(data, "aki@example.org")))
+        assert row is not None
+        row.created_at = utc_now() - timedelta(hours=1)
+        session.commit()
+
+    bea_upload = studio.blobs.put_stream([shared], 1_000_000)  # Bea's take: stored, its row on the way
+    assert aki.send("DELETE", f"/api/projects/{project_id}").status_code == 204
+
+    assert studio.blobs.exists(bea_upload.key)  # stored again after Aki's record, within the grace
+    assert not studio.blobs.exists(key_of(own))  # Aki's alone, not stored since: gone at once
+    assert {owner for owner, key in blob_refs(data) if key in (key_of(shared), key_of(own))} == set()
+    with studio.sessions() as session:
+        record_blob_now(session, user_id(data, "bea@example.org"), bea_upload)
+    assert studio.blobs.read(bea_upload.key) == shared
+
+
+def add_training_job(
+    studio: AccountsStudio, project_id: str, owner: str, state: JobState, manifest: str
+) -> str:
+    with studio.studio.sessions() as session:
+        row = JobRow(kind="train", state=state.value, payload={}, project_id=project_id, owner=owner)
+        row.state_key = manifest
+        session.add(row)
+        session.commit()
+        return row.id
+
+
+def test_deleting_a_project_frees_the_dataset_and_checkpoint_its_failed_training_left(
+    data: AccountsStudio,
+) -> None:
+    """A failed training's dataset tar and checkpoint go with its project, unless a training of another
+    project of the same user, still running, uses the same dataset."""
+    studio = data.studio
+    kai = data.member("kai@example.org")
+    kai_id = user_id(data, "kai@example.org")
+    failed_project, running_project = kai.new_project("Kai 1"), kai.new_project("Kai 2")
+    dataset = studio.blobs.put_stream([b"dataset tar of Kai's takes"], 1000)
+    failed_checkpoint = studio.blobs.put_stream([b"checkpoint at step 500"], 1000)
+    running_checkpoint = studio.blobs.put_stream([b"checkpoint at step 1000"], 1000)
+    failed_state = save_training_state(studio.blobs, TrainingState(dataset.key, failed_checkpoint.key, 500))
+    running_state = save_training_state(
+        studio.blobs, TrainingState(dataset.key, running_checkpoint.key, 1000)
+    )
+    add_training_job(data, failed_project, kai_id, JobState.failed, failed_state)
+    add_training_job(data, running_project, kai_id, JobState.running, running_state)
+
+    assert kai.send("DELETE", f"/api/projects/{failed_project}").status_code == 204
+
+    assert not studio.blobs.exists(failed_checkpoint.key)
+    assert studio.blobs.exists(dataset.key)  # the running training reads it
+    assert studio.blobs.exists(running_checkpoint.key)
+    assert kai.send("DELETE", f"/api/projects/{running_project}").status_code == 204
+    assert not studio.blobs.exists(dataset.key) and not studio.blobs.exists(running_checkpoint.key)
+
+
+def test_the_nightly_sweep_frees_what_a_failed_training_left_and_keeps_a_running_one(
+    data: AccountsStudio,
+) -> None:
+    studio = data.studio
+    mio = data.member("mio@example.org")
+    mio_id = user_id(data, "mio@example.org")
+    project_id = mio.new_project("Mio")
+    states = {}
+    for job_state in (JobState.failed, JobState.running):
+        dataset = studio.blobs.put_stream([f"dataset of Mio's {job_state} training".encode()], 1000)
+        checkpoint = studio.blobs.put_stream([f"checkpoint of Mio's {job_state} training".encode()], 1000)
+        manifest = save_training_state(studio.blobs, TrainingState(dataset.key, checkpoint.key, 500))
+        add_training_job(data, project_id, mio_id, job_state, manifest)
+        states[job_state] = (dataset, checkpoint, manifest)
+
+    with studio.sessions() as session:  # `voicestudio gc`, a day later
+        report = collect_garbage(session, studio.blobs, now=utc_now() + timedelta(days=1))
+
+    failed_dataset, failed_checkpoint, failed_manifest = states[JobState.failed]
+    assert not studio.blobs.exists(failed_dataset.key) and not studio.blobs.exists(failed_checkpoint.key)
+    assert report.bytes_freed >= failed_dataset.size_bytes + failed_checkpoint.size_bytes
+    assert studio.blobs.exists(failed_manifest)  # the job's row still names it (a few bytes)
+    assert all(
+        studio.blobs.exists(key) for key in (states[JobState.running][0].key, states[JobState.running][1].key)
+    )

@@ -44,9 +44,17 @@ def stored_bytes(studio: AccountsStudio, member: Member) -> int:
 
 
 def a_training(
-    studio: AccountsStudio, member: Member, project_id: str, gpu_s: float, days_ago: float = 0
+    studio: AccountsStudio,
+    member: Member,
+    project_id: str,
+    gpu_s: float,
+    days_ago: float = 0,
+    queued_days_ago: float | None = None,
 ) -> str:
-    """A finished training of the member, as a GPU worker records it (device, wall and GPU seconds)."""
+    """A finished training of the member, as a GPU worker records it (device, wall and GPU seconds): it ran
+    `days_ago`, after waiting in the queue since `queued_days_ago` (default: the same day)."""
+    ran_at = utc_now() - timedelta(days=days_ago)
+    queued_at = utc_now() - timedelta(days=queued_days_ago if queued_days_ago is not None else days_ago)
     with studio.studio.sessions() as session:
         user_id = session.scalar(select(UserRow.id).where(UserRow.email == member.email))
     job_id = studio.unsent_jobs().create("train", {"project_id": project_id}, project_id, owner=user_id)
@@ -59,7 +67,9 @@ def a_training(
                 device="cuda",
                 run_s=gpu_s + 30.0,
                 gpu_s=gpu_s,
-                created_at=utc_now() - timedelta(days=days_ago),
+                created_at=queued_at,
+                started_at=ran_at - timedelta(seconds=gpu_s + 30.0),
+                finished_at=ran_at,
             )
         )
     return job_id
@@ -158,6 +168,66 @@ def test_a_pro_singer_trains_until_the_month_s_gpu_minutes_are_used(plans: Accou
         "Your pro plan includes 30 GPU minutes a month and you have used 30. "
         "Training is possible again on the 1st, or upgrade."
     )
+
+
+def test_deleting_a_project_keeps_the_gpu_minutes_its_trainings_used(plans: AccountsStudio) -> None:
+    mio = plans.member("mio@example.org")
+    set_plan(plans, "mio@example.org", "pro")
+    doomed = mio.new_project("Mio old")
+    kept = mio.new_project("Mio new")
+    job_id = a_training(plans, mio, doomed, gpu_s=1800.0)
+    assert mio.get("/api/account").json()["usage"]["gpu_minutes_left"] == 0.0
+
+    assert mio.send("DELETE", f"/api/projects/{doomed}").status_code == 204
+    usage = mio.get("/api/account").json()["usage"]
+    assert (usage["projects"], usage["gpu_minutes_used"], usage["gpu_minutes_left"]) == (1, 30.0, 0.0)
+    trainings = mio.get("/api/account/usage").json()["trainings"]
+    assert [(t["job_id"], t["project_id"], t["gpu_s"]) for t in trainings] == [(job_id, None, 1800.0)]
+    assert trainings[0]["cost_usd"] == pytest.approx(0.5 * GPU_PRICE_PER_HOUR_USD)
+    refused = mio.send("POST", f"/api/projects/{kept}/voices", json={"preset": "tiny", "steps": 10})
+    assert refused.status_code == 402
+    assert "used 30" in refused.json()["error"]
+
+
+def test_gpu_minutes_count_in_the_month_the_training_ran_not_when_it_was_queued(
+    plans: AccountsStudio,
+) -> None:
+    noa = plans.member("noa@example.org")
+    set_plan(plans, "noa@example.org", "pro")
+    project_id = noa.new_project("Noa")
+    into_month_days = (utc_now() - month_start(utc_now())).total_seconds() / 86_400
+    a_training(plans, noa, project_id, gpu_s=600.0, days_ago=0, queued_days_ago=into_month_days + 2)
+    a_training(plans, noa, project_id, gpu_s=900.0, days_ago=into_month_days + 1)  # ran last month
+    assert noa.get("/api/account").json()["usage"]["gpu_minutes_used"] == pytest.approx(10.0)
+
+
+def test_a_consent_recording_past_the_storage_quota_is_refused_and_not_kept(plans: AccountsStudio) -> None:
+    uta = plans.member("uta@example.org")
+    project_id = uta.new_project("Uta")
+    for n, prompt in enumerate(("ka", "ki", "ku")):
+        assert uta.upload(project_id, prompt, tone_wav(220.0 + 30 * n)).status_code == 201
+    used = stored_bytes(plans, uta)
+    files_before = plans.blob_files()
+    consent = tone_wav(330.0, seconds=2.0)  # refused for its size, before any audio check
+    assert used + len(consent) > FREE_STORAGE_BYTES
+
+    declared = uta.send(
+        "POST", f"/api/projects/{project_id}/consent", content=consent, headers={"Content-Type": "audio/wav"}
+    )
+    assert declared.status_code == 402
+    assert declared.json()["error"].startswith(
+        f"Your free plan stores 300.0 kB; you use {used / 1000:.1f} kB"
+    )
+    streamed = uta.send(  # no Content-Length: refused once the bytes are in, and removed again
+        "POST",
+        f"/api/projects/{project_id}/consent",
+        content=iter([consent[:40_000], consent[40_000:]]),
+        headers={"Content-Type": "audio/wav"},
+    )
+    assert streamed.status_code == 402 and "Your free plan stores 300.0 kB" in streamed.json()["error"]
+    assert plans.blob_files() == files_before
+    assert stored_bytes(plans, uta) == used
+    assert uta.get(f"/api/projects/{project_id}/training").json()["consent"] is False
 
 
 def test_a_broken_plans_file_is_named_with_what_to_write(tmp_path: Path) -> None:

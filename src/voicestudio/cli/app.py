@@ -13,6 +13,7 @@ from voicestudio.align.take import align_take_file
 from voicestudio.cli.account import login
 from voicestudio.cli.check import check_command
 from voicestudio.cli.errors import run_reporting_errors
+from voicestudio.cli.gc import gc
 from voicestudio.cli.oto import Reclist, TextEncoding, oto_command
 from voicestudio.cli.prompts import print_prompt_set, prompt_sets_table
 from voicestudio.cli.voicebank import BankRequest, build_voicebank_command
@@ -160,6 +161,7 @@ def serve(
 
 app.command()(worker)  # voicestudio worker: runs jobs for studio servers elsewhere
 app.command()(login)  # voicestudio login --server URL --email E (asks for the password)
+app.command()(gc)  # voicestudio gc: the nightly garbage collection (docs/deploy.md)
 
 
 @app.command("oto-sentences")

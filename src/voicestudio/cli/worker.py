@@ -19,7 +19,6 @@ if TYPE_CHECKING:  # the heavy imports wait until the command runs: every other 
     from voicestudio.jobs.runner import WorkerSettings
     from voicestudio.settings import StudioSettings
 
-STUDIO_JOB_MODULE = "voicestudio.studio.jobs"  # the studio's job kinds (imported only by the worker)
 _LOG = logging.getLogger("voicestudio.jobs")
 
 
@@ -32,63 +31,66 @@ def worker(
         str, typer.Option("--queues", help="Queues to take jobs from: cpu, gpu (training) or cpu,gpu.")
     ] = "cpu,gpu",
     concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, help="Jobs at once; a gpu worker runs one (one per GPU).")
+        int,
+        typer.Option(
+            "--concurrency",
+            min=1,
+            help="Jobs at once; a gpu worker training on this machine runs one (one per GPU).",
+        ),
     ] = 1,
     job_modules: Annotated[
         list[str] | None,
         typer.Option("--job-module", help="A module defining job kinds (repeatable; default: the studio's)."),
     ] = None,
     heartbeat_interval_s: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--heartbeat-interval-s",
-            envvar="VOICESTUDIO_JOB_HEARTBEAT_INTERVAL_S",
             min=0.01,
-            help="How often a running job tells the database its worker is alive.",
+            help="How often a running job tells the database its worker is alive "
+            "(default: the job_heartbeat_interval_s setting).",
         ),
-    ] = 2.0,
+    ] = None,
     stale_after_s: Annotated[
-        float,
+        float | None,
         typer.Option(
             "--stale-after-s",
-            envvar="VOICESTUDIO_JOB_STALE_AFTER_S",
             min=0.01,
-            help="A running job silent this long lost its worker; another worker may take it over.",
+            help="A running job silent this long lost its worker; another worker may take it over "
+            "(default: the job_stale_after_s setting).",
         ),
-    ] = 20.0,
+    ] = None,
 ) -> None:
-    """Run studio jobs on this machine (settings from VOICESTUDIO_* variables, as for serve)."""
+    """Run studio jobs on this machine (settings from VOICESTUDIO_* variables and .env, as for serve)."""
     from voicestudio.jobs.registry import GPU_QUEUE, QUEUES
-    from voicestudio.jobs.runner import WorkerSettings
     from voicestudio.logs import configure_logging
     from voicestudio.settings import StudioSettings
+    from voicestudio.studio.workers import STUDIO_JOB_MODULE, worker_settings
 
     chosen = tuple(dict.fromkeys(name.strip() for name in queues.split(",") if name.strip()))
     unknown = [name for name in chosen if name not in QUEUES]
     if not chosen or unknown:
         raise WorkerOptionsError(f"--queues {queues!r}: use cpu, gpu or cpu,gpu.")
-    if GPU_QUEUE in chosen and concurrency > 1:
-        raise WorkerOptionsError(
-            f"A gpu worker runs one job at a time, not {concurrency}: start one worker per GPU "
-            "(CUDA_VISIBLE_DEVICES=0, 1, …), or a separate --queues cpu worker with --concurrency."
-        )
     settings = StudioSettings()
+    if GPU_QUEUE in chosen and concurrency > 1 and settings.gpu_backend == "worker":
+        raise WorkerOptionsError(
+            f"A gpu worker that trains on this machine runs one job at a time, not {concurrency}: start "
+            "one worker per GPU (CUDA_VISIBLE_DEVICES=0, 1, …), or a separate --queues cpu worker with "
+            "--concurrency. With gpu_backend runpod or modal the chunks train on rented GPUs, and a gpu "
+            "worker may wait for several at once."
+        )
     configure_logging(settings)
-    celery = settings.job_backend == "celery"
-    worker_settings = WorkerSettings(
-        database_url=settings.resolved_database_url,
-        blob_location=settings.resolved_blob_location,
+    chosen_settings = worker_settings(
+        settings,
+        queues=chosen,
         job_modules=tuple(job_modules or (STUDIO_JOB_MODULE,)),
-        poll_interval_s=settings.worker_poll_interval_s,
         heartbeat_interval_s=heartbeat_interval_s,
         stale_after_s=stale_after_s,
-        chunk_steps=settings.training_chunk_steps if celery else None,
-        queues=chosen,
     )
-    if celery:
-        _run_celery_worker(settings, worker_settings, concurrency)
+    if settings.job_backend == "celery":
+        _run_celery_worker(settings, chosen_settings, concurrency)
     else:
-        _run_polling_worker(worker_settings, concurrency)
+        _run_polling_worker(chosen_settings, concurrency)
 
 
 def _run_celery_worker(

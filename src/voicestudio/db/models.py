@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     JSON,
@@ -29,6 +29,7 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 ID_LENGTH = 36  # a uuid4 as text
+LOCAL_OWNER: Final = "local"  # the user id of a studio without accounts, who owns every row then
 KEY_LENGTH = 100  # blob keys are 78 characters
 
 
@@ -49,7 +50,7 @@ class ProjectRow(Base):
     __tablename__ = "projects"
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
-    owner: Mapped[str | None] = mapped_column(String(255), index=True)  # a user id, once accounts exist
+    owner: Mapped[str] = mapped_column(String(255), index=True, server_default=LOCAL_OWNER)  # a user id
     name: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(8))  # Language value: "ja", "en"
     prompt_sets: Mapped[list[str]] = mapped_column(JSON, default=list)  # prompt set names, in order
@@ -103,8 +104,9 @@ class JobRow(Base):
     __table_args__ = (Index("ix_jobs_state_created_at", "state", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
-    owner: Mapped[str | None] = mapped_column(String(255), index=True)
-    project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    owner: Mapped[str] = mapped_column(String(255), index=True, server_default=LOCAL_OWNER)
+    # SET NULL: a deleted project's jobs stay, so the GPU time they used still counts for its owner
+    project_id: Mapped[str | None] = mapped_column(ForeignKey("projects.id", ondelete="SET NULL"), index=True)
     kind: Mapped[str] = mapped_column(String(64))
     state: Mapped[str] = mapped_column(String(16))  # JobState value
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -130,9 +130,17 @@ def _run(
                 should_stop=lambda: should_stop() or heartbeat.lost,
                 chunk_steps=settings.chunk_steps,
             )
+            # Every ending counts the run's time, before the ending itself is recorded; a lost job's
+            # time is counted by the worker that holds it now, not twice.
             try:
                 result = function(dict(job.payload), context)
-            finally:  # every ending counts the run's time, before the ending itself is recorded
+            except JobLost:
+                raise
+            except BaseException:
+                if not heartbeat.lost:
+                    store.record_usage(job.id, context.device, time.monotonic() - started)
+                raise
+            if not heartbeat.lost:
                 store.record_usage(job.id, context.device, time.monotonic() - started)
         if not isinstance(result, dict):
             raise TypeError(f"job function for {job.kind!r} returned {type(result).__name__}, not a dict")

@@ -96,12 +96,20 @@ class JobStore:
             return _to_job(row)
 
     def list_jobs(
-        self, project_id: str | None = None, *, states: Collection[JobState] | None = None, limit: int = 100
+        self,
+        project_id: str | None = None,
+        *,
+        owner: str | None = None,
+        states: Collection[JobState] | None = None,
+        limit: int = 100,
     ) -> list[Job]:
-        """The newest jobs first, of one project or of all, in the given states or in any."""
+        """The newest jobs first (one query), of one project and/or one owner or of all, in the given
+        states or in any."""
         query = select(JobRow).order_by(JobRow.created_at.desc(), JobRow.id).limit(limit)
         if project_id is not None:
             query = query.where(JobRow.project_id == project_id)
+        if owner is not None:
+            query = query.where(JobRow.owner == owner)
         if states is not None:
             query = query.where(JobRow.state.in_(sorted(state.value for state in states)))
         with self._sessions() as session:
@@ -257,15 +265,7 @@ class JobStore:
 
     def continue_later(self, job_id: str, worker_id: str) -> None:
         """Queue a job that finished one chunk of its work; the chunk does not use up an attempt."""
-        now = utc_now()
-        with self._sessions.begin() as session:
-            self._held(
-                session,
-                job_id,
-                worker_id,
-                _bump(job_id, now).values(state=JobState.queued.value, attempts=JobRow.attempts - 1),
-            )
-        self._queued(job_id)
+        self._requeue_held(job_id, worker_id)
 
     def record_usage(self, job_id: str, device: str, run_s: float) -> None:
         """Add one run's wall time to the job's totals (and to its GPU time unless `device` is the CPU)."""
@@ -321,15 +321,7 @@ class JobStore:
 
     def release(self, job_id: str, worker_id: str) -> None:
         """Put a job back in the queue because its worker is shutting down; that attempt does not count."""
-        now = utc_now()
-        with self._sessions.begin() as session:
-            self._held(
-                session,
-                job_id,
-                worker_id,
-                _bump(job_id, now).values(state=JobState.queued.value, attempts=JobRow.attempts - 1),
-            )
-        self._queued(job_id)
+        self._requeue_held(job_id, worker_id)
 
     def requeue_interrupted(
         self, *, worker_id: str | None = None, heartbeat_before: datetime | None = None
@@ -381,10 +373,28 @@ class JobStore:
                 session.commit()
         return changed
 
+    def _requeue_held(self, job_id: str, worker_id: str) -> None:
+        """Queue again a job `worker_id` holds, giving back the attempt its run used."""
+        now = utc_now()
+        with self._sessions.begin() as session:
+            self._held(
+                session,
+                job_id,
+                worker_id,
+                _bump(job_id, now).values(state=JobState.queued.value, attempts=JobRow.attempts - 1),
+            )
+        self._queued(job_id)
+
     def _queued(self, job_id: str) -> None:
-        """Tell the dispatcher, if any, that the job waits for a worker."""
-        if self._dispatch is not None:
-            self._dispatch(self.get(job_id))
+        """Tell the dispatcher, if any, that the job waits for a worker (not if it was deleted meanwhile)."""
+        if self._dispatch is None:
+            return
+        try:
+            job = self.get(job_id)
+        except JobNotFound:
+            _LOG.info("job %s was deleted (with its project) before it could be sent to a worker", job_id)
+            return
+        self._dispatch(job)
 
     def _held(self, session: Session, job_id: str, worker_id: str, statement: Update) -> None:
         """Run `statement` only while `worker_id` still runs the job; JobLost otherwise."""

@@ -100,3 +100,5 @@ class Sweeper:
                 _LOG.exception(
                     "the job sweep cannot use the database; trying again in %.0f s", self._interval_s
                 )
+            except Exception:  # the thread must outlive any one sweep, or no lost job is ever sent again
+                _LOG.exception("the job sweep failed; trying again in %.0f s", self._interval_s)

@@ -1,8 +1,8 @@
-"""The train job's chunk runner for a rented GPU: the same `ChunkInputs` → `ChunkOutcome` as training here,
+"""The train job's chunk runner for a rented GPU: the same `ChunkInputs` → `TrainedChunk` as training here,
 with the dataset and checkpoints handed over as presigned URLs of the S3 store.
 
-The new checkpoint arrives in a scratch object, becomes a blob (`adopt_scratch`), and is fetched into the
-job's work folder, so the job saves and exports it exactly as it would a checkpoint trained here.
+The new checkpoint arrives in a scratch object and becomes a blob (`adopt_scratch`); the job records that
+blob as its state without downloading it, and fetches it only to export the model after the last chunk.
 """
 
 import json
@@ -11,14 +11,13 @@ import math
 from collections.abc import Callable
 from typing import BinaryIO, Final, Protocol
 
-from voicestudio.neural.chunk import ChunkOutcome, StepLosses, settings_to_json
+from voicestudio.neural.chunk import StepLosses, settings_to_json
 from voicestudio.neural.values import CHECKPOINT_NAME, TrainingProgress
 from voicestudio.remote.contract import ChunkInput, ChunkOutput, RemoteUpdate
 from voicestudio.remote.errors import RemoteBadAnswer, RemoteGpuError
 from voicestudio.remote.gpu import RemoteGpu
 from voicestudio.storage.blobs import BLOB_KEY_PATTERN, BlobRef, BlobStore, StorageError
-from voicestudio.studio.training_state import ARTIFACT_MAX_BYTES, fetch_blob
-from voicestudio.studio.voice_training import ChunkInputs, ChunkRunner
+from voicestudio.training_chunks import ARTIFACT_MAX_BYTES, ChunkInputs, ChunkRunner, TrainedChunk
 
 _LOG = logging.getLogger("voicestudio.remote")
 LOG_MAX_BYTES: Final = 10_000_000  # the per-step log of one chunk: a few hundred bytes a step
@@ -76,53 +75,53 @@ def remote_chunk_runner(
     wanted_s = url_lifetime_s if url_lifetime_s is not None else gpu.timing.timeout_s + URL_MARGIN_S
     lifetime_s = min(MAX_URL_LIFETIME_S, max(1, math.ceil(wanted_s)))
 
-    def run(inputs: ChunkInputs) -> ChunkOutcome:
+    def run(inputs: ChunkInputs) -> TrainedChunk:
         store = presigning(inputs.blobs)
         checkpoint_url, checkpoint_key = store.scratch_put_url(CHECKPOINT_NAME, lifetime_s)
         log_url, log_key = store.scratch_put_url("chunk-log.json", lifetime_s)
-        request = ChunkInput(
-            dataset_url=store.presign_get(inputs.dataset_key, lifetime_s),
-            dataset_sha256=_sha256_of_key(inputs.dataset_key),
-            checkpoint_url=(
-                None
-                if inputs.checkpoint_key is None
-                else store.presign_get(inputs.checkpoint_key, lifetime_s)
-            ),
-            checkpoint_sha256=None
-            if inputs.checkpoint_key is None
-            else _sha256_of_key(inputs.checkpoint_key),
-            settings=settings_to_json(inputs.settings),
-            until_step=inputs.until_step,
-            output_checkpoint_url=checkpoint_url,
-            output_log_url=log_url,
-        )
+        request = _chunk_request(store, inputs, checkpoint_url, log_url, lifetime_s)
         output = gpu.run_chunk(request, _relay(inputs, keep_alive))
-        stored = store.adopt_scratch(checkpoint_key, ARTIFACT_MAX_BYTES)
-        if stored.sha256 != output.checkpoint_sha256:
-            raise RemoteBadAnswer(
-                f"The checkpoint stored by the rented GPU has sha256 {stored.sha256[:12]}…, but the GPU "
-                f"reported {output.checkpoint_sha256[:12]}…. Train again."
-            )
+        stored = _adopt_checkpoint(store, checkpoint_key, output)
         on_output(output)
-        steps = _steps_from_log(store, log_key, output)
-        path = fetch_blob(inputs.blobs, stored.key, inputs.work_dir / "run" / CHECKPOINT_NAME)
-        _LOG.info(
-            "chunk to step %d trained on %s (%s) in %.1f s",
-            output.step,
-            gpu.name,
-            output.gpu_name or output.device,
-            output.wall_s,
-        )
-        return ChunkOutcome(
+        device = f"{output.gpu_name or output.device} on {gpu.name}"
+        _LOG.info("chunk to step %d trained on %s in %.1f s", output.step, device, output.wall_s)
+        return TrainedChunk(
             step=output.step,
             epoch=output.epoch,
-            checkpoint_path=path,
-            checkpoint_bytes=stored.size_bytes,
-            seconds_per_step=output.seconds_per_step,
-            steps=steps,
+            checkpoint=stored,
+            steps=_steps_from_log(store, log_key, output),
+            device=device,
         )
 
     return run
+
+
+def _chunk_request(
+    store: PresigningStore, inputs: ChunkInputs, checkpoint_url: str, log_url: str, lifetime_s: int
+) -> ChunkInput:
+    """The chunk as the rented GPU gets it: presigned URLs to fetch its inputs from and PUT its results to."""
+    checkpoint_key = inputs.checkpoint_key
+    return ChunkInput(
+        dataset_url=store.presign_get(inputs.dataset_key, lifetime_s),
+        dataset_sha256=_sha256_of_key(inputs.dataset_key),
+        checkpoint_url=None if checkpoint_key is None else store.presign_get(checkpoint_key, lifetime_s),
+        checkpoint_sha256=None if checkpoint_key is None else _sha256_of_key(checkpoint_key),
+        settings=settings_to_json(inputs.settings),
+        until_step=inputs.until_step,
+        output_checkpoint_url=checkpoint_url,
+        output_log_url=log_url,
+    )
+
+
+def _adopt_checkpoint(store: PresigningStore, scratch_key: str, output: ChunkOutput) -> BlobRef:
+    """The checkpoint the GPU PUT, as a blob; RemoteBadAnswer when it is not what the GPU reported."""
+    stored = store.adopt_scratch(scratch_key, ARTIFACT_MAX_BYTES)
+    if stored.sha256 != output.checkpoint_sha256:
+        raise RemoteBadAnswer(
+            f"The checkpoint stored by the rented GPU has sha256 {stored.sha256[:12]}…, but the GPU "
+            f"reported {output.checkpoint_sha256[:12]}…. Train again."
+        )
+    return stored
 
 
 def _relay(inputs: ChunkInputs, keep_alive: Callable[[], None]) -> Callable[[RemoteUpdate], None]:

@@ -20,12 +20,13 @@ from pydantic import ValidationError
 
 from voicestudio.errors import VoicestudioError
 from voicestudio.files import write_bytes_atomic
-from voicestudio.neural.chunk import settings_from_json, train_chunk, unpack_dataset
+from voicestudio.neural.chunk import ChunkOutcome, settings_from_json, train_chunk, unpack_dataset
 from voicestudio.neural.dataset import MANIFEST_NAME, load_dataset
-from voicestudio.neural.values import Dataset, TrainingProgress, TrainingSettings
+from voicestudio.neural.values import Dataset, TrainingProgress, TrainingProgressCallback, TrainingSettings
 from voicestudio.remote.contract import ChunkInput, ChunkOutput, ChunkProgress
 from voicestudio.remote.errors import RemoteInputError
-from voicestudio.remote.transfer import DEFAULT_TRANSFER, TransferPolicy, download, upload
+from voicestudio.remote.transfer import DEFAULT_TRANSFER, download, upload
+from voicestudio.remote.transport import RetryPolicy
 
 _LOG = logging.getLogger("voicestudio.remote.handler")
 DATASETS_FOLDER: Final = "datasets"
@@ -55,7 +56,7 @@ def handle_chunk(
     should_stop: Callable[[], bool] = never_stop,
     *,
     progress_interval_s: float = 2.0,
-    transfers: TransferPolicy = DEFAULT_TRANSFER,
+    transfers: RetryPolicy = DEFAULT_TRANSFER,
 ) -> dict[str, Any]:
     """The service-facing result of one chunk: ChunkOutput's JSON, or `{"error": message}` for the user.
 
@@ -87,7 +88,7 @@ def run_chunk_request(
     on_progress: ProgressSink = ignore_chunk_progress,
     should_stop: Callable[[], bool] = never_stop,
     *,
-    transfers: TransferPolicy = DEFAULT_TRANSFER,
+    transfers: RetryPolicy = DEFAULT_TRANSFER,
 ) -> ChunkOutput:
     """Train one chunk described by `payload` (ChunkInput JSON) in `work_root`; returns its output once
     the new checkpoint is stored at the output URL. Raises RemoteInputError, NeuralError, ChunkStopped."""
@@ -101,36 +102,17 @@ def run_chunk_request(
     try:
         checkpoint = _checkpoint(inputs, run_dir, transfers)
         until_step = min(inputs.until_step, settings.steps)
-
-        def report(step: TrainingProgress) -> None:
-            if should_stop():
-                raise ChunkStopped
-            on_progress(
-                ChunkProgress(
-                    step=step.step,
-                    until_step=until_step,
-                    total_steps=step.total,
-                    epoch=step.epoch,
-                    losses=_finite(step.losses),
-                    seconds_per_step=step.seconds_per_step,
-                )
-            )
-
+        report = _reporter(until_step, on_progress, should_stop)
         train_started = time.monotonic()
         outcome = train_chunk(dataset.root_dir, checkpoint, settings, until_step, run_dir / "out", report)
         train_s = time.monotonic() - train_started
         device, gpu_name = _device(settings)
-        sha256 = upload(outcome.checkpoint_path, inputs.output_checkpoint_url, "new checkpoint", transfers)
-        if inputs.output_log_url is not None:
-            log = run_dir / "log.json"
-            record = {**outcome.to_json(), "device": device, "gpu_name": gpu_name, "train_s": train_s}
-            write_bytes_atomic(log, json.dumps(record).encode("utf-8"))
-            upload(log, inputs.output_log_url, "training log", transfers)
-        last_losses = dict(outcome.steps[-1].losses) if outcome.steps else {}
+        where = {"device": device, "gpu_name": gpu_name, "train_s": train_s}
+        sha256 = _upload_results(inputs, outcome, where, run_dir / "log.json", transfers)
         return ChunkOutput(
             step=outcome.step,
             done=outcome.step >= settings.steps,
-            losses=last_losses,
+            losses=dict(outcome.steps[-1].losses) if outcome.steps else {},
             epoch=outcome.epoch,
             seconds_per_step=outcome.seconds_per_step,
             wall_s=time.monotonic() - started,
@@ -142,6 +124,40 @@ def run_chunk_request(
         )
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _reporter(
+    until_step: int, on_progress: ProgressSink, should_stop: Callable[[], bool]
+) -> TrainingProgressCallback:
+    """Each trained step as a ChunkProgress for the service; ChunkStopped once `should_stop()` says so."""
+
+    def report(step: TrainingProgress) -> None:
+        if should_stop():
+            raise ChunkStopped
+        on_progress(
+            ChunkProgress(
+                step=step.step,
+                until_step=until_step,
+                total_steps=step.total,
+                epoch=step.epoch,
+                losses=_finite(step.losses),
+                seconds_per_step=step.seconds_per_step,
+            )
+        )
+
+    return report
+
+
+def _upload_results(
+    inputs: ChunkInput, outcome: ChunkOutcome, where: Mapping[str, Any], log: Path, transfers: RetryPolicy
+) -> str:
+    """PUT the new checkpoint and, when asked for, the per-step log (with `where` it trained); returns the
+    checkpoint's sha256."""
+    sha256 = upload(outcome.checkpoint_path, inputs.output_checkpoint_url, "new checkpoint", transfers)
+    if inputs.output_log_url is not None:
+        write_bytes_atomic(log, json.dumps({**outcome.to_json(), **where}).encode("utf-8"))
+        upload(log, inputs.output_log_url, "training log", transfers)
+    return sha256
 
 
 def _parse(payload: Mapping[str, Any] | ChunkInput) -> ChunkInput:
@@ -158,7 +174,7 @@ def _parse(payload: Mapping[str, Any] | ChunkInput) -> ChunkInput:
         ) from None
 
 
-def _dataset(inputs: ChunkInput, work_root: Path, transfers: TransferPolicy) -> Dataset:
+def _dataset(inputs: ChunkInput, work_root: Path, transfers: RetryPolicy) -> Dataset:
     """The extracted dataset, from this worker's cache when `dataset_sha256` names one it has."""
     datasets = work_root / DATASETS_FOLDER
     if inputs.dataset_sha256 is not None and (datasets / inputs.dataset_sha256 / MANIFEST_NAME).is_file():
@@ -171,7 +187,7 @@ def _dataset(inputs: ChunkInput, work_root: Path, transfers: TransferPolicy) -> 
         return unpack_dataset(tar, datasets / sha256)
 
 
-def _checkpoint(inputs: ChunkInput, run_dir: Path, transfers: TransferPolicy) -> Path | None:
+def _checkpoint(inputs: ChunkInput, run_dir: Path, transfers: RetryPolicy) -> Path | None:
     if inputs.checkpoint_url is None:
         return None
     path = run_dir / "start.ckpt"

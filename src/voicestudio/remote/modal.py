@@ -6,11 +6,10 @@ The endpoint's small HTTP contract, defined by the studio: POST `{url}/chunks` w
 checks `Authorization: Bearer <token>` against the token it was deployed with.
 """
 
-from typing import Any, Final
+from typing import Final
 
-from pydantic import ValidationError
-
-from voicestudio.remote.contract import ChunkInput, ChunkOutput, ChunkProgress, RemoteState, RemoteStatus
+from voicestudio.remote.answers import output_of, progress_of, refuse
+from voicestudio.remote.contract import ChunkInput, RemoteState, RemoteStatus
 from voicestudio.remote.errors import RemoteBadAnswer, RemoteGpuError, without_secrets
 from voicestudio.remote.transport import DEFAULT_RETRY, JsonAnswer, JsonHttp, RetryPolicy
 
@@ -18,6 +17,7 @@ SERVICE: Final = "Modal"
 CHUNKS_PATH: Final = "/chunks"
 EXPIRED: Final = "expired"  # Modal keeps a spawned call's result for a limited time (OutputExpiredError)
 STATES: Final = {state.value: state for state in RemoteState} | {EXPIRED: RemoteState.failed}
+DEPLOY_HINT: Final = "Deploy deploy/modal/app.py of this studio's version."
 
 
 class ModalEndpoint:
@@ -75,8 +75,10 @@ class ModalEndpoint:
         return RemoteStatus(
             run_id=run_id,
             state=state,
-            progress=_model(ChunkProgress, body.get("progress")),
-            output=_output(run_id, body.get("output")) if state is RemoteState.completed else None,
+            progress=progress_of(body.get("progress")),
+            output=output_of(body.get("output"), self.describe_run(run_id), DEPLOY_HINT)
+            if state is RemoteState.completed
+            else None,
             error=None if error is None else str(error),
         )
 
@@ -85,35 +87,10 @@ class ModalEndpoint:
         self._refuse(answer, f"cancel call {run_id}")
 
     def _refuse(self, answer: JsonAnswer, doing: str) -> None:
-        if 200 <= answer.status < 300:
-            return
-        detail = answer.body.get("error") if isinstance(answer.body, dict) else answer.body
-        suffix = f": {detail}" if detail else ""
-        if answer.status == 404:
-            raise RemoteBadAnswer(
-                f"The Modal endpoint could not {doing}: not found (404{suffix}). Check "
-                f"VOICESTUDIO_MODAL_ENDPOINT_URL (now {without_secrets(self.endpoint_url)})."
-            )
-        raise RemoteBadAnswer(
-            f"The Modal endpoint could not {doing}: it answered {answer.status}{suffix}. "
-            "See the app's logs in the Modal dashboard, then train again."
+        refuse(
+            answer,
+            "The Modal endpoint",
+            doing,
+            not_found=f"Check VOICESTUDIO_MODAL_ENDPOINT_URL (now {without_secrets(self.endpoint_url)}).",
+            otherwise="See the app's logs in the Modal dashboard, then train again.",
         )
-
-
-def _model(kind: type[ChunkProgress], value: Any) -> ChunkProgress | None:
-    if not isinstance(value, dict):
-        return None
-    try:
-        return kind.model_validate(value)
-    except ValidationError:
-        return None
-
-
-def _output(run_id: str, output: Any) -> ChunkOutput:
-    try:
-        return ChunkOutput.model_validate(output)
-    except ValidationError as error:
-        raise RemoteBadAnswer(
-            f"Modal call {run_id} completed, but its output is not a training chunk's result "
-            f"({error.error_count()} problems). Deploy deploy/modal/app.py of this studio's version."
-        ) from None

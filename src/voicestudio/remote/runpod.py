@@ -8,9 +8,8 @@ every call with `Authorization: Bearer <API key>`. While a job runs, `output` ho
 
 from typing import Any, Final
 
-from pydantic import ValidationError
-
-from voicestudio.remote.contract import ChunkInput, ChunkOutput, ChunkProgress, RemoteState, RemoteStatus
+from voicestudio.remote.answers import output_of, progress_of, refuse, text_of
+from voicestudio.remote.contract import ChunkInput, RemoteState, RemoteStatus
 from voicestudio.remote.errors import RemoteBadAnswer, RemoteGpuError, without_secrets
 from voicestudio.remote.transport import DEFAULT_RETRY, JsonAnswer, JsonHttp, RetryPolicy
 
@@ -24,6 +23,7 @@ STATES: Final = {
     "TIMED_OUT": RemoteState.timed_out,
 }
 MIN_EXECUTION_TIMEOUT_MS: Final = 5001  # RunPod refuses an execution timeout of 5 s or less
+DEPLOY_HINT: Final = "Deploy the voicestudio handler of this studio's version (docs/rented-gpus.md)."
 
 
 class RunPodEndpoint:
@@ -82,9 +82,11 @@ class RunPodEndpoint:
         return RemoteStatus(
             run_id=run_id,
             state=state,
-            progress=_progress(output) if state is RemoteState.running else None,
-            output=_output(run_id, output) if state is RemoteState.completed else None,
-            error=_text(body.get("error")),
+            progress=progress_of(output) if state is RemoteState.running else None,
+            output=output_of(output, self.describe_run(run_id), DEPLOY_HINT)
+            if state is RemoteState.completed
+            else None,
+            error=text_of(body.get("error")),
             queued_s=_seconds(body.get("delayTime")),
             execution_s=_seconds(body.get("executionTime")),
         )
@@ -94,47 +96,14 @@ class RunPodEndpoint:
         self._refuse(answer, f"cancel job {run_id}")
 
     def _refuse(self, answer: JsonAnswer, doing: str) -> None:
-        """RemoteGpuError for any answer but 2xx, in words."""
-        if 200 <= answer.status < 300:
-            return
-        detail = _text(answer.body.get("error") if isinstance(answer.body, dict) else answer.body)
-        if answer.status == 404:
-            raise RemoteBadAnswer(
-                f"RunPod could not {doing}: not found (404{': ' + detail if detail else ''}). Check "
-                f"VOICESTUDIO_RUNPOD_ENDPOINT_URL (now {without_secrets(self.endpoint_url)}); job results "
-                "are kept for 30 minutes after they finish."
-            )
-        raise RemoteBadAnswer(
-            f"RunPod could not {doing}: it answered {answer.status}{': ' + detail if detail else ''}. "
-            "Check the endpoint's settings in the RunPod console, then train again."
+        refuse(
+            answer,
+            SERVICE,
+            doing,
+            not_found=f"Check VOICESTUDIO_RUNPOD_ENDPOINT_URL (now {without_secrets(self.endpoint_url)}); "
+            "job results are kept for 30 minutes after they finish.",
+            otherwise="Check the endpoint's settings in the RunPod console, then train again.",
         )
-
-
-def _progress(output: Any) -> ChunkProgress | None:
-    """The handler's last progress update, if it is one (RunPod shows whatever the handler sent)."""
-    if not isinstance(output, dict):
-        return None
-    try:
-        return ChunkProgress.model_validate(output)
-    except ValidationError:
-        return None
-
-
-def _output(run_id: str, output: Any) -> ChunkOutput:
-    try:
-        return ChunkOutput.model_validate(output)
-    except ValidationError as error:
-        raise RemoteBadAnswer(
-            f"RunPod job {run_id} completed, but its output is not a training chunk's result "
-            f"({error.error_count()} problems, e.g. {error.errors()[0]['loc']}). Deploy the voicestudio "
-            "handler of this studio's version (docs/rented-gpus.md)."
-        ) from None
-
-
-def _text(value: Any) -> str | None:
-    if value is None or value == "":
-        return None
-    return value if isinstance(value, str) else str(value)
 
 
 def _seconds(milliseconds: Any) -> float | None:

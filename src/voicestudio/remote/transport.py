@@ -10,15 +10,16 @@ import logging
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, TypeVar
 
 from voicestudio.remote.errors import RemoteAuthRejected, RemoteBadAnswer, RemoteUnreachable, without_secrets
 
 _LOG = logging.getLogger("voicestudio.remote")
-_RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRIED_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 _MAX_ERROR_TEXT = 300
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,43 @@ class RetryPolicy:
 
 
 DEFAULT_RETRY = RetryPolicy()
+
+
+class TryAgain(Exception):
+    """Raised by one try of `with_retries` for a failure worth another try; its text says what went wrong."""
+
+
+def with_retries(
+    once: Callable[[], T], policy: RetryPolicy, doing: str, give_up: Callable[[str], Exception]
+) -> T:
+    """`once()`, tried again after a TryAgain, a 429/5xx or a dropped connection, waiting `policy.delay_s`
+    between tries; raises `give_up(what went wrong)` once the tries are spent or on another HTTP error.
+    `doing` names the request in the log (never with a URL's query: it may hold a signature)."""
+    problem = ""
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            return once()
+        except TryAgain as again:
+            problem = str(again)
+        except urllib.error.HTTPError as answer:
+            problem = f"the server answered {answer.code} {answer.reason}"
+            if answer.code not in RETRIED_STATUSES:
+                break
+        except (TimeoutError, urllib.error.URLError, http.client.HTTPException, ConnectionError) as exc:
+            reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
+            problem = f"the connection failed ({reason})"
+        if attempt < policy.attempts:
+            delay_s = policy.delay_s(attempt)
+            _LOG.warning(
+                "%s: %s; trying again in %.1f s (%d of %d)",
+                doing,
+                problem,
+                delay_s,
+                attempt + 1,
+                policy.attempts,
+            )
+            time.sleep(delay_s)
+    raise give_up(problem)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +113,8 @@ class JsonHttp:
         headers = {"Accept": "application/json", **self._headers}
         if data is not None:
             headers["Content-Type"] = "application/json"
-        last_problem = ""
-        for attempt in range(1, self.retry.attempts + 1):
+
+        def once() -> JsonAnswer:
             request = urllib.request.Request(url, data=data, headers=headers, method=method)
             try:
                 with urllib.request.urlopen(request, timeout=self.retry.request_timeout_s) as response:
@@ -88,29 +126,17 @@ class JsonHttp:
                         f"{self.service} refused the credentials ({answer.code}) at {without_secrets(url)}. "
                         f"{self._describe_auth}"
                     ) from None
-                if answer.code not in _RETRIED_STATUSES:
+                if answer.code not in RETRIED_STATUSES:
                     return JsonAnswer(answer.code, _parse_lenient(text))
-                last_problem = f"it answered {answer.code} {_snippet(text)}".rstrip()
-            except (TimeoutError, urllib.error.URLError, http.client.HTTPException, ConnectionError) as exc:
-                reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-                last_problem = f"the connection failed ({reason})"
-            if attempt < self.retry.attempts:
-                delay_s = self.retry.delay_s(attempt)
-                _LOG.warning(
-                    "%s %s %s: %s; trying again in %.1f s (%d of %d)",
-                    self.service,
-                    method,
-                    without_secrets(url),
-                    last_problem,
-                    delay_s,
-                    attempt + 1,
-                    self.retry.attempts,
-                )
-                time.sleep(delay_s)
-        raise RemoteUnreachable(
-            f"{self.service} at {without_secrets(url)} did not answer after {self.retry.attempts} tries: "
-            f"{last_problem}. Check the endpoint URL and the service's status page, then train again."
-        )
+                raise TryAgain(f"it answered {answer.code} {_snippet(text)}".rstrip()) from None
+
+        def unreachable(problem: str) -> RemoteUnreachable:
+            return RemoteUnreachable(
+                f"{self.service} at {without_secrets(url)} did not answer after {self.retry.attempts} tries: "
+                f"{problem}. Check the endpoint URL and the service's status page, then train again."
+            )
+
+        return with_retries(once, self.retry, f"{self.service} {method} {without_secrets(url)}", unreachable)
 
 
 def _parse(service: str, url: str, raw: bytes) -> Any:

@@ -1,8 +1,10 @@
 """What the studio keeps as files (takes, voicebanks, models) and the protocol every blob store follows."""
 
+import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -71,6 +73,11 @@ class BlobStore(Protocol):
         """
         ...
 
+    def modified_at(self, key: str) -> datetime | None:
+        """When the blob was last stored (storing the same bytes again refreshes it), in UTC; None if
+        nothing is stored under `key`. Garbage collection spares blobs younger than its grace."""
+        ...
+
     def list_keys(self) -> Iterator[BlobRef]:
         """Every stored blob in key order, temporaries left out (garbage collection walks this)."""
         ...
@@ -108,6 +115,36 @@ def iter_chunks(source: Iterable[bytes] | BinaryIO, chunk_bytes: int = CHUNK_BYT
             yield bytes(chunk)
     else:
         yield from source
+
+
+class HashedChunks:
+    """The chunks of an upload, checked (bytes, within `max_bytes`) and hashed as they pass; BlobTooLarge
+    once they pass the limit. After the loop, `size_bytes` and `ref` describe the whole content."""
+
+    def __init__(self, source: Iterable[bytes] | BinaryIO, max_bytes: int) -> None:
+        if max_bytes <= 0:
+            raise ValueError(f"max_bytes must be positive, not {max_bytes}")
+        self._source = source
+        self._max_bytes = max_bytes
+        self._digest = hashlib.sha256()
+        self.size_bytes = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        # Errors of the source (a dropped connection) pass through as they are.
+        for chunk in iter_chunks(self._source):
+            if not isinstance(chunk, bytes | bytearray | memoryview):
+                raise TypeError(f"blob chunks must be bytes, not {type(chunk).__name__}")
+            self.size_bytes += len(chunk)
+            if self.size_bytes > self._max_bytes:
+                raise too_large(self._max_bytes)
+            self._digest.update(chunk)
+            yield chunk
+
+    @property
+    def ref(self) -> BlobRef:
+        """The content address of what has passed so far."""
+        sha256 = self._digest.hexdigest()
+        return BlobRef(key=blob_key(sha256), size_bytes=self.size_bytes, sha256=sha256)
 
 
 def too_large(max_bytes: int) -> BlobTooLarge:

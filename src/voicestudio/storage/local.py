@@ -1,23 +1,21 @@
 """Blobs as files under one directory, named by their sha256; the default store of a one-machine studio."""
 
 import contextlib
-import hashlib
 import os
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
 
 from voicestudio.storage.blobs import (
     BLOB_KEY_PATTERN,
     BlobRef,
+    HashedChunks,
     StorageError,
-    blob_key,
     check_blob_key,
-    iter_chunks,
     not_found,
-    too_large,
 )
 
 TEMPORARY_DIR = ".incoming"
@@ -35,8 +33,7 @@ class LocalBlobStore:
 
     def put_stream(self, chunks: Iterable[bytes] | BinaryIO, max_bytes: int) -> BlobRef:
         """Stream `chunks` to disk while hashing; BlobTooLarge (nothing kept) once they pass `max_bytes`."""
-        if max_bytes <= 0:
-            raise ValueError(f"max_bytes must be positive, not {max_bytes}")
+        chunks_in = HashedChunks(chunks, max_bytes)
         incoming = self.root / TEMPORARY_DIR
         try:
             incoming.mkdir(parents=True, exist_ok=True)
@@ -46,37 +43,29 @@ class LocalBlobStore:
                 "Check that the data folder exists and is writable."
             ) from error
         part = incoming / f"{uuid.uuid4().hex}.part"
-        digest = hashlib.sha256()
-        size_bytes = 0
         try:
             with _disk(self.root):
                 out = part.open("xb")
             with out:
-                # Errors of the source (a dropped connection) pass through as they are; only disk errors
-                # become StorageError.
-                for chunk in iter_chunks(chunks):
-                    if not isinstance(chunk, bytes | bytearray | memoryview):
-                        raise TypeError(f"blob chunks must be bytes, not {type(chunk).__name__}")
-                    size_bytes += len(chunk)
-                    if size_bytes > max_bytes:
-                        raise too_large(max_bytes)
-                    digest.update(chunk)
+                # Errors of the source pass through as they are; only disk errors become StorageError.
+                for chunk in chunks_in:
                     with _disk(self.root):
                         out.write(chunk)
                 with _disk(self.root):
                     out.flush()
                     os.fsync(out.fileno())
-            sha256 = digest.hexdigest()
-            key = blob_key(sha256)
-            target = self._path(key)
+            ref = chunks_in.ref
+            target = self._path(ref.key)
             with _disk(self.root):
                 target.parent.mkdir(parents=True, exist_ok=True)
-                # Same content, same name: a concurrent writer of the same bytes renames an identical file.
+                # Same content, same name: a concurrent writer of the same bytes renames an identical
+                # file. The new file's mtime is now, so storing known bytes again refreshes the blob's
+                # age and garbage collection leaves it to the upload's record, on the way.
                 os.replace(part, target)
             _fsync_directory(target.parent)
         finally:
             part.unlink(missing_ok=True)
-        return BlobRef(key=key, size_bytes=size_bytes, sha256=sha256)
+        return ref
 
     def open(self, key: str) -> BinaryIO:
         """The blob's file, opened for reading; the caller closes it."""
@@ -107,6 +96,13 @@ class LocalBlobStore:
         if not path.is_file():
             raise not_found(key)
         return path
+
+    def modified_at(self, key: str) -> datetime | None:
+        """The blob file's mtime (UTC), or None if it is not there."""
+        try:
+            return datetime.fromtimestamp(self._path(key).stat().st_mtime, UTC)
+        except FileNotFoundError:
+            return None
 
     def list_keys(self) -> Iterator[BlobRef]:
         """Every stored blob, in key order (garbage collection walks this); temporaries are left out."""

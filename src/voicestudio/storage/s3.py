@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, BinaryIO, Final
 from urllib.parse import quote
 
@@ -24,11 +24,11 @@ from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 from voicestudio.storage.blobs import (
     BLOB_KEY_PATTERN,
     BlobRef,
+    HashedChunks,
     InvalidBlobKey,
     StorageError,
     blob_key,
     check_blob_key,
-    iter_chunks,
     not_found,
     too_large,
 )
@@ -90,21 +90,13 @@ class S3BlobStore:
         A body smaller than one part goes up in one request straight to its content key; a larger one
         goes up in parts to a temporary object that is then copied to its content key.
         """
-        if max_bytes <= 0:
-            raise ValueError(f"max_bytes must be positive, not {max_bytes}")
-        digest = hashlib.sha256()
-        size_bytes = 0
+        chunks_in = HashedChunks(chunks, max_bytes)
+        if not self._bucket_seen:
+            self.check()  # some services make a missing bucket on the first PUT; say it is missing
         pending = bytearray()
         upload: MultipartUpload | None = None
         try:
-            # Errors of the source (a dropped connection) pass through as they are.
-            for chunk in iter_chunks(chunks):
-                if not isinstance(chunk, bytes | bytearray | memoryview):
-                    raise TypeError(f"blob chunks must be bytes, not {type(chunk).__name__}")
-                size_bytes += len(chunk)
-                if size_bytes > max_bytes:
-                    raise too_large(max_bytes)
-                digest.update(chunk)
+            for chunk in chunks_in:
                 pending += chunk
                 while len(pending) >= self.part_bytes:
                     if upload is None:
@@ -119,16 +111,17 @@ class S3BlobStore:
             if upload is not None:
                 upload.abort()
             raise
-        ref = BlobRef(key=blob_key(digest.hexdigest()), size_bytes=size_bytes, sha256=digest.hexdigest())
+        ref = chunks_in.ref
         if upload is None:
-            if not self.exists(ref.key):
-                with s3_errors(self.location, "storing a file"):
-                    self._client.put_object(
-                        Bucket=self.location.bucket,
-                        Key=self._full(ref.key),
-                        Body=bytes(pending),
-                        ContentLength=len(pending),
-                    )
+            # Written even when the key is there: the new LastModified tells garbage collection that
+            # these bytes were just stored again, and their record is on the way.
+            with s3_errors(self.location, "storing a file"):
+                self._client.put_object(
+                    Bucket=self.location.bucket,
+                    Key=self._full(ref.key),
+                    Body=bytes(pending),
+                    ContentLength=len(pending),
+                )
         else:
             self._settle(upload.key, ref)
         return ref
@@ -285,12 +278,15 @@ class S3BlobStore:
                     raise
         self._bucket_seen = True
 
-    # Inside.
-
     def modified_at(self, key: str) -> datetime | None:
-        """When the blob was stored (the object's LastModified), or None if nothing is stored under `key`."""
+        """When the blob was last stored (the object's LastModified), or None if nothing is under `key`."""
         head = self._head(self._full(check_blob_key(key)), f"looking up {key}")
-        return None if head is None else head["LastModified"]
+        if head is None:
+            return None
+        stamp: datetime = head["LastModified"]
+        return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
+
+    # Inside.
 
     def _full(self, key: str) -> str:
         return f"{self.location.prefix}{key}"
@@ -334,12 +330,15 @@ class S3BlobStore:
         return None
 
     def _settle(self, full_temporary: str, ref: BlobRef) -> None:
-        """Copy a whole temporary object to `ref`'s content key (unless already there), then delete it."""
+        """Copy a whole temporary object to `ref`'s content key, then delete it.
+
+        Copied even when the key is there (the same bytes): the new LastModified refreshes the blob's
+        age, so garbage collection leaves it to the record the upload is about to make.
+        """
         target = self._full(ref.key)
         try:
-            if self._head(target, "storing a file") is None:
-                with s3_errors(self.location, "storing a file"):
-                    self._copy(full_temporary, target, ref.size_bytes)
+            with s3_errors(self.location, "storing a file"):
+                self._copy(full_temporary, target, ref.size_bytes)
         finally:
             self._delete_quietly(full_temporary)
 

@@ -5,7 +5,7 @@ instance role); `access_key_id` / `secret_access_key` in the query are for local
 location string ends up in logs and process lists where environment variables do not.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final, Literal
 from urllib.parse import parse_qsl, urlsplit
 
@@ -44,7 +44,7 @@ class S3Location:
     endpoint_url: str | None = None
     region: str | None = None
     access_key_id: str | None = None
-    secret_access_key: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)  # never in logs or tracebacks
     create_bucket: bool = False
     addressing_style: AddressingStyle = "auto"
     url_expiry_s: int = DEFAULT_URL_EXPIRY_S

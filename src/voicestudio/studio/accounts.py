@@ -33,9 +33,8 @@ from voicestudio.db.types import utc_now
 from voicestudio.errors import VoicestudioError
 from voicestudio.storage.blobs import BlobStore
 from voicestudio.studio.errors import NotFound
-from voicestudio.studio.gc import GcReport, collect_garbage, project_blob_keys
+from voicestudio.studio.gc import TARGETED_GRACE_S, GcReport, collect_garbage, project_blob_keys
 
-LOCAL_OWNER: Final = "local"  # the one user of a studio without accounts; owns every row then
 SESSION_COOKIE: Final = "voicestudio_session"
 CSRF_HEADER: Final = "X-CSRF-Token"
 TOKEN_PREFIX: Final = "vst_"  # makes a leaked token recognisable in logs and secret scanners
@@ -325,10 +324,9 @@ def delete_account(session: Session, blobs: BlobStore, user_id: str, password: s
     )
     session.execute(delete(JobRow).where(JobRow.owner == user_id))
     session.execute(delete(ProjectRow).where(ProjectRow.owner == user_id))
-    session.execute(delete(BlobRefRow).where(BlobRefRow.owner == user_id))
     session.execute(delete(UserRow).where(UserRow.id == user_id))
     session.commit()
-    return collect_garbage(session, blobs, only_keys=keys, grace_s=0.0)
+    return collect_garbage(session, blobs, only_keys=keys, deleted_owner=user_id, grace_s=TARGETED_GRACE_S)
 
 
 def _verify(password_hash: str, password: str) -> bool:

@@ -12,8 +12,8 @@ from voicestudio.db.models import ConsentRow, new_id
 from voicestudio.db.types import utc_now
 from voicestudio.domain import Language
 from voicestudio.storage.blobs import BlobRef, BlobStore
-from voicestudio.studio.accounts import LOCAL_OWNER
 from voicestudio.studio.gc import record_blob_now, release_blob
+from voicestudio.studio.plans import Plan, check_can_store
 from voicestudio.studio.rows import project_row
 from voicestudio.studio.takes import blob_file
 
@@ -45,17 +45,22 @@ def consent_sentence(language: Language) -> str:
     return CONSENT_SENTENCES[language]
 
 
-def add_consent(session: Session, blobs: BlobStore, project_id: str, blob: BlobRef) -> ConsentInfo:
+def add_consent(
+    session: Session, blobs: BlobStore, project_id: str, blob: BlobRef, plan: Plan | None = None
+) -> ConsentInfo:
     """Check the stored upload as a recording (readable, not silent, sane length) and keep it as consent.
 
-    The blob counts against the project owner's storage. A recording the audio checks refuse raises
-    their AudioError, and its blob is deleted again unless something else uses the same bytes.
+    The blob counts against the project owner's storage; past `plan`'s storage it is refused with
+    PlanLimit. A recording the audio checks refuse raises their AudioError. A refused blob is deleted
+    again unless something else uses the same bytes.
     """
     owner: str | None = None
     try:
         project = project_row(session, project_id)
         language = Language(project.language)
-        owner = project.owner or LOCAL_OWNER
+        owner = project.owner
+        if plan is not None:
+            check_can_store(session, owner, plan, blob.size_bytes, key=blob.key)
         record_blob_now(session, owner, blob)  # also ends the read while the audio is checked
         with blob_file(blobs, blob.key, CONSENT_WAV_NAME) as path:
             clip = load_take(path)

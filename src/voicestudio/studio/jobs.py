@@ -6,10 +6,14 @@ from sqlalchemy.orm import Session
 
 from voicestudio.domain.jobs import JsonObject
 from voicestudio.jobs import GPU_QUEUE, JobContext, JobContinues, JobStore, register
+from voicestudio.jobs.store import CPU_DEVICE
+from voicestudio.settings import StudioSettings
 from voicestudio.studio.oto import check_oto_inputs, generate_project_oto
-from voicestudio.studio.voice_training import ChunkRunner, train_project_voice
+from voicestudio.studio.usage import add_gpu_seconds
+from voicestudio.studio.voice_training import train_project_voice
 from voicestudio.studio.voicebanks import TextEncoding, build_project_voicebank, check_voicebank_inputs
 from voicestudio.studio.voices import TrainRequest, check_training_inputs, resolved_device
+from voicestudio.training_chunks import ChunkRunner
 
 OTO_JOB: Final = "oto"
 VOICEBANK_JOB: Final = "voicebank"
@@ -109,19 +113,25 @@ register(VOICEBANK_JOB, run_voicebank_job)
 
 
 def rented_gpu_runner(ctx: JobContext) -> ChunkRunner | None:
-    """None: train on this worker; else each chunk runs on the configured rented GPU (RunPod or Modal),
-    whose time counts as GPU time. The worker reads its settings from VOICESTUDIO_* like the server."""
-    from voicestudio.settings import StudioSettings
+    """None: train on this worker; else each chunk runs on the configured rented GPU (RunPod or Modal).
 
+    The worker itself only waits, so its run counts as CPU time; each chunk's GPU time is what the
+    endpoint reports (`wall_s`: download, training, upload), added to the job's GPU seconds as it lands.
+    The worker reads its settings from VOICESTUDIO_* and .env like the server."""
     settings = StudioSettings()
     if settings.gpu_backend == "worker":
         return None
     from voicestudio.remote import open_remote_gpu
     from voicestudio.remote.chunk_runner import remote_chunk_runner
+    from voicestudio.remote.contract import ChunkOutput
 
     gpu = open_remote_gpu(settings)
-    ctx.set_device(gpu.name)
-    return remote_chunk_runner(gpu, keep_alive=ctx.check_cancelled)
+    ctx.set_device(CPU_DEVICE)
+
+    def bill(output: ChunkOutput) -> None:
+        add_gpu_seconds(ctx.sessions, ctx.job_id, output.wall_s)
+
+    return remote_chunk_runner(gpu, keep_alive=ctx.check_cancelled, on_output=bill)
 
 
 register(TRAIN_JOB, run_train_job, queue=GPU_QUEUE)

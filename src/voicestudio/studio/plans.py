@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from voicestudio.db.models import BlobRefRow, JobRow, ProjectRow
@@ -47,7 +47,7 @@ class Plan:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """What a user holds now and the GPU time their jobs used since the 1st of this month (UTC)."""
+    """What a user holds now and the GPU time of their jobs that ran since the 1st of this month (UTC)."""
 
     projects: int
     storage_bytes: int  # blobs recorded for them, referenced or not yet collected
@@ -140,6 +140,13 @@ def month_start(now: datetime) -> datetime:
     return utc.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
+def ran_at(since: datetime) -> ColumnElement[bool]:
+    """Jobs whose GPU time counts from `since` on: by when they last ran, the end of their last run
+    (finished_at) or, while running or between training chunks, the start of their latest (started_at),
+    not when they were queued; a job that never ran used no GPU time, whatever its created_at."""
+    return func.coalesce(JobRow.finished_at, JobRow.started_at, JobRow.created_at) >= since
+
+
 def usage_of(session: Session, owner: str, now: datetime | None = None) -> Usage:
     """The user's projects, stored bytes and this month's GPU seconds."""
     since = month_start(now or utc_now())
@@ -148,9 +155,7 @@ def usage_of(session: Session, owner: str, now: datetime | None = None) -> Usage
         select(func.coalesce(func.sum(BlobRefRow.size_bytes), 0)).where(BlobRefRow.owner == owner)
     )
     gpu_s = session.scalar(
-        select(func.coalesce(func.sum(JobRow.gpu_s), 0.0)).where(
-            JobRow.owner == owner, JobRow.created_at >= since
-        )
+        select(func.coalesce(func.sum(JobRow.gpu_s), 0.0)).where(JobRow.owner == owner, ran_at(since))
     )
     return Usage(projects=int(projects or 0), storage_bytes=int(stored or 0), gpu_s_month=float(gpu_s or 0.0))
 

@@ -4,17 +4,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from voicestudio.db.models import ProjectRow, new_id
+from voicestudio.db.models import JobRow, ProjectRow, new_id
 from voicestudio.db.types import utc_now
 from voicestudio.domain import Language
-from voicestudio.studio.accounts import LOCAL_OWNER
+from voicestudio.domain.jobs import JobState
 from voicestudio.studio.catalog import checked_prompt_sets, prompt_key
 from voicestudio.studio.errors import StudioError
 from voicestudio.studio.gc import project_blob_keys
-from voicestudio.studio.rows import current_takes, owned_project_row, project_row
+from voicestudio.studio.rows import LOCAL_OWNER, current_takes, owned_project_row, project_row
 from voicestudio.studio.takes import TakeInfo, take_info
 from voicestudio.text.prompts import load_prompt_set
 
@@ -81,12 +81,26 @@ def list_projects(session: Session, owner: str = LOCAL_OWNER) -> list[ProjectInf
 
 
 def delete_project(session: Session, project_id: str, owner: str) -> set[str]:
-    """Delete `owner`'s project with its takes, oto lines, voicebanks, models and jobs.
+    """Delete `owner`'s project with its takes, oto lines, voicebanks, models and consents.
 
-    Returns the blob keys its rows referenced, for garbage collection; NotFound for someone else's.
+    Its jobs stay, without the project, so the GPU time they used still counts in the owner's usage and
+    costs; a queued one is cancelled, a running one asked to stop, and their saved training state is
+    let go. Returns the blob keys its rows referenced, for garbage collection; NotFound for someone else's.
     """
     owned_project_row(session, project_id, owner)
     keys = project_blob_keys(session, project_id)
+    now = utc_now()
+    of_project = update(JobRow).where(JobRow.project_id == project_id)
+    bumped = {"version": JobRow.version + 1, "updated_at": now}
+    session.execute(
+        of_project.where(JobRow.state == JobState.queued.value).values(
+            state=JobState.cancelled.value, finished_at=now, **bumped
+        )
+    )
+    session.execute(
+        of_project.where(JobRow.state == JobState.running.value).values(cancel_requested=True, **bumped)
+    )
+    session.execute(of_project.values(state_key=None))
     session.execute(delete(ProjectRow).where(ProjectRow.id == project_id, ProjectRow.owner == owner))
     session.commit()
     return keys

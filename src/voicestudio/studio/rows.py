@@ -3,6 +3,7 @@
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from voicestudio.db.models import LOCAL_OWNER as LOCAL_OWNER  # the "local" user id, for every studio part
 from voicestudio.db.models import ProjectRow, TakeRow
 from voicestudio.studio.errors import NotFound
 

@@ -20,7 +20,6 @@ from voicestudio.db.models import ProjectRow, TakeRow, new_id
 from voicestudio.db.types import utc_now
 from voicestudio.domain import Prompt, QualityReport, Verdict
 from voicestudio.storage.blobs import BlobRef, BlobStore
-from voicestudio.studio.accounts import LOCAL_OWNER
 from voicestudio.studio.cache import read_cached, write_cached
 from voicestudio.studio.catalog import find_prompt, prompt_key, prompt_wav_name, split_prompt_key
 from voicestudio.studio.errors import NotFound
@@ -108,7 +107,7 @@ def add_take(
     """
     owner: str | None = None
     try:
-        owner = project_row(session, project_id).owner or LOCAL_OWNER
+        owner = project_row(session, project_id).owner
         prompt = upload_target(session, project_id, prompt_set, prompt_id)
         if plan is not None:
             check_can_store(session, owner, plan, blob.size_bytes, key=blob.key)

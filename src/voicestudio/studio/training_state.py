@@ -11,7 +11,6 @@ import os
 import shutil
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -23,13 +22,12 @@ from voicestudio.neural.dataset import MANIFEST_NAME, load_dataset
 from voicestudio.neural.values import Dataset
 from voicestudio.storage.blobs import BlobRef, BlobStore, check_blob_key
 from voicestudio.studio.errors import StudioError
+from voicestudio.training_chunks import ARTIFACT_MAX_BYTES, fetch_blob
 
 STATE_FORMAT: Final = "voicestudio.training-state/1"
 MANIFEST_MAX_BYTES: Final = 64_000
-ARTIFACT_MAX_BYTES: Final = 100 * 1000**3  # a dataset tar or a checkpoint; medium checkpoints are ~1 GB
 CACHE_FOLDER: Final = "voicestudio-worker-cache"
 CACHE_KEEP_S: Final = 24 * 3600.0  # a dataset no run used for a day is removed from the worker's cache
-COPY_CHUNK_BYTES: Final = 1 << 20
 
 
 class TrainingStateUnreadable(StudioError):
@@ -106,19 +104,6 @@ def store_file(blobs: BlobStore, path: Path) -> BlobRef:
     """Stream a local file (a dataset tar, a checkpoint) into the blob store."""
     with path.open("rb") as source:
         return blobs.put_stream(source, ARTIFACT_MAX_BYTES)
-
-
-def fetch_blob(blobs: BlobStore, key: str, path: Path) -> Path:
-    """Copy the blob to `path` (through a temporary name); returns `path`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(f"{path.name}.{uuid.uuid4().hex[:8]}.part")
-    try:
-        with blobs.open(key) as source, part.open("wb") as out:
-            shutil.copyfileobj(source, out, COPY_CHUNK_BYTES)
-        os.replace(part, path)
-    finally:
-        part.unlink(missing_ok=True)
-    return path
 
 
 def delete_blobs(blobs: BlobStore, keys: list[str | None], keep: tuple[str | None, ...] = ()) -> None:

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from voicestudio.db.models import JobRow, ProjectRow
 from voicestudio.studio.plans import training_cost_usd
@@ -26,17 +26,6 @@ class TrainingCost:
     gpu_s: float
     cost_usd: float
     created_at: datetime
-
-
-def user_job_ids(session: Session, owner: str, limit: int) -> list[str]:
-    """The ids of `owner`'s newest jobs, newest first."""
-    query = (
-        select(JobRow.id)
-        .where(JobRow.owner == owner)
-        .order_by(JobRow.created_at.desc(), JobRow.id)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
 
 
 def training_costs(
@@ -64,3 +53,15 @@ def training_costs(
         )
         for row, name in session.execute(query)
     ]
+
+
+def add_gpu_seconds(sessions: sessionmaker[Session], job_id: str, gpu_s: float) -> None:
+    """Add GPU time that ran elsewhere (a rented GPU's chunk) to the job's GPU seconds, in the database,
+    so a retried or crashed run keeps what the GPU already used; ValueError for a negative or NaN time."""
+    if not gpu_s >= 0.0:
+        raise ValueError(f"GPU seconds must be 0 or more, not {gpu_s}")
+    with sessions.begin() as session:
+        session.execute(
+            update(JobRow).where(JobRow.id == job_id).values(gpu_s=JobRow.gpu_s + gpu_s),
+            execution_options={"synchronize_session": False},
+        )

@@ -15,7 +15,6 @@ from voicestudio.db.types import utc_now
 from voicestudio.domain.jobs import JsonObject
 from voicestudio.neural.values import ExportedModel
 from voicestudio.storage.blobs import BlobStore
-from voicestudio.studio.accounts import LOCAL_OWNER
 from voicestudio.studio.errors import NotFound, StudioError
 from voicestudio.studio.gc import record_blob
 from voicestudio.studio.models import (
@@ -58,7 +57,7 @@ def store_voice_model(
             return row_card(existing)
         if existing is not None:
             raise StudioError(f"The model id {model_id} is taken by another training. Train the voice again.")
-        owner = project_row(session, project_id).owner or LOCAL_OWNER  # NotFound once deleted
+        owner = project_row(session, project_id).owner  # NotFound once deleted
         record_blob(session, owner, onnx)
         record_blob(session, owner, config_blob)
         row = VoiceModelRow(

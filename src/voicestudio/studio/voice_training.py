@@ -19,16 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from voicestudio.db.types import utc_now
 from voicestudio.domain import Language, Progress
 from voicestudio.domain.jobs import JsonObject
-from voicestudio.neural.chunk import ChunkOutcome, pack_dataset, train_chunk
-from voicestudio.neural.values import (
-    CHECKPOINT_NAME,
-    CheckpointSaved,
-    TrainingProgress,
-    TrainingProgressCallback,
-    TrainingSettings,
-    Utterance,
-)
-from voicestudio.storage.blobs import BlobStore
+from voicestudio.neural.chunk import pack_dataset, train_chunk
+from voicestudio.neural.values import CHECKPOINT_NAME, TrainingProgress, Utterance
+from voicestudio.storage.blobs import BlobRef, BlobStore
 from voicestudio.studio.consent import latest_consent
 from voicestudio.studio.rows import project_row
 from voicestudio.studio.takes import place_blob
@@ -37,7 +30,6 @@ from voicestudio.studio.training_state import (
     TrainingState,
     TrainingStateUnreadable,
     delete_blobs,
-    fetch_blob,
     load_training_state,
     save_training_state,
     store_file,
@@ -57,6 +49,7 @@ from voicestudio.studio.voices import (
     resolved_device,
     sentence_takes,
 )
+from voicestudio.training_chunks import ChunkInputs, ChunkRunner, TrainedChunk, fetch_blob
 
 _LOG = logging.getLogger("voicestudio.studio.training")
 
@@ -71,34 +64,26 @@ class TrainingRunResult:
 
 
 @dataclass(frozen=True, slots=True)
-class ChunkInputs:
-    """One chunk to train: the stored dataset tar and checkpoint (None: none yet), the settings, the step to
-    stop at, a scratch folder, and where to report steps and each checkpoint written."""
+class _ProjectInputs:
+    """What a run reads from the database: the project's name and language, its consent sentence, and the
+    takes to prepare (none once a dataset is stored)."""
 
-    blobs: BlobStore
-    dataset_key: str
-    checkpoint_key: str | None
-    settings: TrainingSettings
-    until_step: int
-    work_dir: Path
-    progress: TrainingProgressCallback
-    on_checkpoint: CheckpointSaved
-
-
-ChunkRunner = Callable[[ChunkInputs], ChunkOutcome]
-"""Trains one chunk somewhere (here, or on a rented GPU) and returns its outcome with a local checkpoint."""
+    name: str
+    language: Language
+    consent_sentence: str | None
+    takes: tuple[SentenceTake, ...]
 
 
 def run_chunk_here(cache: DatasetCache) -> ChunkRunner:
     """A runner that trains in this process, on the dataset from the worker's cache."""
 
-    def run(inputs: ChunkInputs) -> ChunkOutcome:
+    def run(inputs: ChunkInputs) -> TrainedChunk:
         dataset = cache.dataset(inputs.blobs, inputs.dataset_key)
         out_dir = inputs.work_dir / "run"
         checkpoint = None
         if inputs.checkpoint_key is not None:
             checkpoint = fetch_blob(inputs.blobs, inputs.checkpoint_key, out_dir / CHECKPOINT_NAME)
-        return train_chunk(
+        outcome = train_chunk(
             dataset.root_dir,
             checkpoint,
             inputs.settings,
@@ -107,6 +92,7 @@ def run_chunk_here(cache: DatasetCache) -> ChunkRunner:
             inputs.progress,
             inputs.on_checkpoint,
         )
+        return TrainedChunk.here(outcome)
 
     return run
 
@@ -137,8 +123,21 @@ class SavedState:
         state = self.current
         if state.step == step and state.checkpoint_key is not None:
             return
-        stored = store_file(self._blobs, checkpoint)
-        self._advance(replace(state, checkpoint_key=stored.key, step=step))
+        self.keep_blob(store_file(self._blobs, checkpoint), step)
+
+    def keep_blob(self, checkpoint: BlobRef, step: int) -> None:
+        """Make a checkpoint that is already stored (a rented GPU uploaded it) the state at `step`."""
+        state = self.current
+        if (state.checkpoint_key, state.step) == (checkpoint.key, step):
+            return
+        self._advance(replace(state, checkpoint_key=checkpoint.key, step=step))
+
+    def keep_chunk(self, trained: TrainedChunk) -> None:
+        """Make the chunk's checkpoint the state: a local file is stored, a stored one only recorded."""
+        if isinstance(trained.checkpoint, Path):
+            self.keep(trained.checkpoint, trained.step)
+        else:
+            self.keep_blob(trained.checkpoint, trained.step)
 
     def finish(self) -> None:
         """Delete the job's training blobs: its model is stored, nothing continues from them."""
@@ -178,19 +177,8 @@ def train_project_voice(
         stored = job_voice_model(session, job_id)
     if stored is not None:  # an earlier run stored it, then stopped
         return TrainingRunResult(stored.id, stored.steps if stored.steps is not None else request.steps)
-    try:
-        saved = SavedState(blobs, save_state, state_key)
-    except TrainingStateUnreadable as error:
-        _LOG.warning("job %s starts its training again: %s", job_id, error.message)
-        saved = SavedState(blobs, save_state, None)
-    state_key = saved.key
-    with sessions() as session:
-        if state_key is None:
-            check_training_inputs(session, project_id, needed_s, request)
-        takes = sentence_takes(session, project_id) if state_key is None else []
-        project = project_row(session, project_id)
-        name, language = project.name, Language(project.language)
-        consent = latest_consent(session, project_id)
+    saved = _saved_state(blobs, save_state, state_key, job_id)
+    project = _project_inputs(sessions, project_id, needed_s, request, fresh=saved.state is None)
     cache = DatasetCache(cache_root or worker_cache_dir())
     cache.prune()
     log = TrainingLog(resolved_device(request.device), earlier_detail)
@@ -200,51 +188,84 @@ def train_project_voice(
 
     with tempfile.TemporaryDirectory(prefix="voicestudio-train-") as scratch_name:
         scratch = Path(scratch_name)
-        state = saved.state
-        if state is None:
-            dataset_key = _prepare(blobs, cache, takes, language, needed_s, scratch, report)
-            state = saved.start(dataset_key)
-        until = request.steps if chunk_steps is None else min(request.steps, state.step + chunk_steps)
-        checkpoint: Path | None = None
-        if state.step < until:
-            inputs = ChunkInputs(
-                blobs=blobs,
-                dataset_key=state.dataset_key,
-                checkpoint_key=state.checkpoint_key,
-                settings=request.settings(base_cache_dir=cache.root / "base-checkpoints"),
-                until_step=until,
-                work_dir=scratch,
-                progress=report,
-                on_checkpoint=saved.keep,
-            )
-            outcome = (run_chunk or run_chunk_here(cache))(inputs)
-            saved.keep(outcome.checkpoint_path, outcome.step)
-            checkpoint = outcome.checkpoint_path
+        if saved.state is None:
+            saved.start(_prepare(blobs, cache, project.takes, project.language, needed_s, scratch, report))
+        until = request.steps if chunk_steps is None else min(request.steps, saved.current.step + chunk_steps)
+        inputs = ChunkInputs(
+            blobs=blobs,
+            dataset_key=saved.current.dataset_key,
+            checkpoint_key=saved.current.checkpoint_key,
+            settings=request.settings(base_cache_dir=cache.root / "base-checkpoints"),
+            until_step=until,
+            work_dir=scratch,
+            progress=report,
+            on_checkpoint=saved.keep,
+        )
+        trained = _train_one_chunk(saved, inputs, run_chunk or run_chunk_here(cache))
         state = saved.current
         if state.step < request.steps:
             # Progress is written at most every so often; the chunk's last step must reach the page.
             on_progress(Progress(SAVED_STAGE, state.step, request.steps, CHECKPOINT_NAME), log.latest)
             return TrainingRunResult(None, state.step)
-        if checkpoint is None:
-            assert state.checkpoint_key is not None  # a run at its last step has saved a checkpoint
-            checkpoint = fetch_blob(blobs, state.checkpoint_key, scratch / CHECKPOINT_NAME)
-        model_id = model_id_for(name, job_id)
+        model_id = model_id_for(project.name, job_id)
         on_progress(Progress(EXPORT_STAGE, 0, 1, model_id), None)
-        card: dict[str, Any] = {
-            "name": name,
-            "steps": state.step,
-            "training_time_s": round(log.training_time_s, 1),
-            "device": log.device,
-            "consent_sentence": consent.sentence if consent is not None else None,
-            "project_id": project_id,
-            "job_id": job_id,
-            "created_at": utc_now().isoformat(),
-        }
+        card = _model_card(project, project_id, job_id, state.step, log, trained)
+        checkpoint = _local_checkpoint(blobs, state, trained, scratch)
         _export(sessions, blobs, model_id, project_id, job_id, checkpoint, scratch / "model", card)
         on_progress(Progress(EXPORT_STAGE, 1, 1, model_id), None)
     saved.finish()
     cache.drop(state.dataset_key)
     return TrainingRunResult(model_id, state.step)
+
+
+def _saved_state(
+    blobs: BlobStore, save_state: Callable[[str], None], state_key: str | None, job_id: str
+) -> SavedState:
+    """The state saved under `state_key`; a fresh one (the training starts again) when it is unreadable."""
+    try:
+        return SavedState(blobs, save_state, state_key)
+    except TrainingStateUnreadable as error:
+        _LOG.warning("job %s starts its training again: %s", job_id, error.message)
+        return SavedState(blobs, save_state, None)
+
+
+def _project_inputs(
+    sessions: sessionmaker[Session], project_id: str, needed_s: float, request: TrainRequest, *, fresh: bool
+) -> _ProjectInputs:
+    """The project's inputs; a `fresh` run (no saved state) checks them and reads its takes."""
+    with sessions() as session:
+        if fresh:
+            check_training_inputs(session, project_id, needed_s, request)
+        takes = tuple(sentence_takes(session, project_id)) if fresh else ()
+        project = project_row(session, project_id)
+        consent = latest_consent(session, project_id)
+        return _ProjectInputs(
+            name=project.name,
+            language=Language(project.language),
+            consent_sentence=consent.sentence if consent is not None else None,
+            takes=takes,
+        )
+
+
+def _train_one_chunk(saved: SavedState, inputs: ChunkInputs, run_chunk: ChunkRunner) -> TrainedChunk | None:
+    """Train from the saved state to `inputs.until_step` and keep the checkpoint reached; None (nothing
+    trained) when the saved state is there already."""
+    if saved.current.step >= inputs.until_step:
+        return None
+    trained = run_chunk(inputs)
+    saved.keep_chunk(trained)
+    return trained
+
+
+def _local_checkpoint(
+    blobs: BlobStore, state: TrainingState, trained: TrainedChunk | None, scratch: Path
+) -> Path:
+    """The last checkpoint as a local file to export: the one this run trained here, else fetched from the
+    store (trained on a rented GPU or by an earlier run), which happens once per job, at its end."""
+    if trained is not None and isinstance(trained.checkpoint, Path):
+        return trained.checkpoint
+    assert state.checkpoint_key is not None  # a run at its last step has saved a checkpoint
+    return fetch_blob(blobs, state.checkpoint_key, scratch / CHECKPOINT_NAME)
 
 
 def _prepare(
@@ -274,6 +295,28 @@ def _prepare(
     tar_path.unlink()
     cache.adopt(stored.key, dataset.root_dir)
     return stored.key
+
+
+def _model_card(
+    project: _ProjectInputs,
+    project_id: str,
+    job_id: str,
+    steps: int,
+    log: TrainingLog,
+    trained: TrainedChunk | None,
+) -> dict[str, Any]:
+    """The model's card: where and how long it trained, and the consent it was trained under. The device is
+    where the last chunk trained (a rented GPU) when that was not this worker."""
+    return {
+        "name": project.name,
+        "steps": steps,
+        "training_time_s": round(log.training_time_s, 1),
+        "device": trained.device if trained is not None and trained.device else log.device,
+        "consent_sentence": project.consent_sentence,
+        "project_id": project_id,
+        "job_id": job_id,
+        "created_at": utc_now().isoformat(),
+    }
 
 
 def _export(

@@ -12,7 +12,6 @@ from voicestudio.db.models import JobRow, OtoLineRow, ProjectRow, VoicebankRow, 
 from voicestudio.db.types import utc_now
 from voicestudio.domain import Language, OtoEntry, ProgressCallback, Voicebank, ignore_progress
 from voicestudio.storage.blobs import BlobStore
-from voicestudio.studio.accounts import LOCAL_OWNER
 from voicestudio.studio.errors import NotFound, NothingToDo, StudioError
 from voicestudio.studio.gc import record_blob
 from voicestudio.studio.oto import lines_in_order, recorded_bank_files
@@ -107,7 +106,7 @@ def build_project_voicebank(
         id=new_id(), project_id=project_id, blob_key=stored.key, job_id=job_id, created_at=utc_now()
     )
     with sessions.begin() as session:
-        owner = project_row(session, project_id).owner or LOCAL_OWNER
+        owner = project_row(session, project_id).owner
         record_blob(session, owner, stored)
         session.add(row)
     return row.id

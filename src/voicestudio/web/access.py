@@ -21,7 +21,6 @@ from voicestudio.jobs.errors import JobNotFound
 from voicestudio.settings import StudioSettings
 from voicestudio.studio.accounts import (
     CSRF_HEADER,
-    LOCAL_OWNER,
     SESSION_COOKIE,
     CsrfRejected,
     NotSignedIn,
@@ -30,7 +29,7 @@ from voicestudio.studio.accounts import (
     token_account,
 )
 from voicestudio.studio.plans import LOCAL_PLAN_NAME, Plan, check_training_allowed, load_plans, plan_named
-from voicestudio.studio.rows import owned_project_row
+from voicestudio.studio.rows import LOCAL_OWNER, owned_project_row
 from voicestudio.web.state import Studio
 
 LOCAL_USER_ID: Final = LOCAL_OWNER  # the owner of everything while accounts are off
@@ -117,13 +116,9 @@ def own_project(session: Session, project_id: str, user: CurrentUser) -> Project
 
 
 def own_job(session: Session, job: Job, user: CurrentUser) -> Job:
-    """The job when `user` owns it (by its owner, else by its project's); JobNotFound otherwise."""
-    owner = job.owner
-    if owner is None and job.project_id is not None:
-        project = session.get(ProjectRow, job.project_id)
-        owner = project.owner if project is not None else None
-    session.rollback()
-    if (owner or LOCAL_USER_ID) != user.id:
+    """The job when `user` owns it; JobNotFound otherwise. Every job has an owner ("local" without
+    accounts), and keeps it when its project is deleted."""
+    if job.owner != user.id:
         raise JobNotFound(f"There is no job {job.id}. It may belong to a deleted project.")
     return job
 

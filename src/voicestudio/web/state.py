@@ -17,6 +17,7 @@ from voicestudio.jobs.sweep import Sweeper
 from voicestudio.settings import StudioSettings
 from voicestudio.storage import open_blob_store
 from voicestudio.studio.jobs import JOB_MODULE
+from voicestudio.studio.workers import worker_settings
 
 _LOG = logging.getLogger("voicestudio.web")
 EVENT_POLL_INTERVAL_S = 0.1  # how often a WebSocket watcher re-reads its job (the worker is another process)
@@ -56,18 +57,7 @@ class Studio:
 
     def worker_settings(self) -> WorkerSettings:
         """What this studio's workers run: its database, blobs and job kinds (in chunks with Celery)."""
-        celery = self.settings.job_backend == "celery"
-        return WorkerSettings(
-            database_url=self.database_url,
-            blob_location=self.settings.resolved_blob_location,
-            job_modules=(JOB_MODULE,),
-            poll_interval_s=self.settings.worker_poll_interval_s,
-            chunk_steps=self.settings.training_chunk_steps if celery else None,
-            heartbeat_interval_s=self.settings.job_heartbeat_interval_s,
-            stale_after_s=self.settings.job_stale_after_s,
-            log_format=self.settings.log_format,
-            log_level=self.settings.log_level,
-        )
+        return worker_settings(self.settings, job_modules=(JOB_MODULE,))
 
     def start(self) -> None:
         """Migrate the database, then start the local worker children, or the sweep of a Celery studio."""

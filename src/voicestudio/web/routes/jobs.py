@@ -11,7 +11,6 @@ from voicestudio.domain.jobs import Job
 from voicestudio.jobs.errors import JobNotFound
 from voicestudio.jobs.events import JobEvent
 from voicestudio.studio.accounts import NotSignedIn
-from voicestudio.studio.usage import user_job_ids
 from voicestudio.web.access import CurrentUser, UserDep, own_job, websocket_user
 from voicestudio.web.deps import SessionDep, StudioDep
 from voicestudio.web.schemas import JobOut, job_out
@@ -26,15 +25,9 @@ JOBS_LISTED: Final = 100
 
 
 @router.get("/jobs")
-def jobs(session: SessionDep, studio: StudioDep, user: UserDep) -> list[JobOut]:
+def jobs(studio: StudioDep, user: UserDep) -> list[JobOut]:
     """Your newest jobs (at most 100), newest first."""
-    ids = user_job_ids(session, user.id, JOBS_LISTED)
-    session.rollback()
-    listed = []
-    for job_id in ids:
-        with contextlib.suppress(JobNotFound):  # deleted with its project meanwhile
-            listed.append(job_out(studio.jobs.get(job_id)))
-    return listed
+    return [job_out(job) for job in studio.jobs.list_jobs(owner=user.id, limit=JOBS_LISTED)]
 
 
 @router.get("/jobs/{job_id}")

@@ -6,7 +6,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from voicestudio.storage.blobs import BlobRef, BlobTooLarge, describe_size
-from voicestudio.studio.gc import collect_garbage
+from voicestudio.studio.gc import TARGETED_GRACE_S, collect_garbage
 from voicestudio.studio.plans import check_can_create_project, check_can_store
 from voicestudio.studio.projects import create_project, delete_project, get_project, list_projects
 from voicestudio.studio.takes import TakeOutcome, add_take, upload_target
@@ -56,7 +56,7 @@ def project(project_id: str, session: SessionDep, user: UserDep) -> ProjectDetai
 def remove_project(project_id: str, session: SessionDep, studio: StudioDep, user: UserDep) -> Response:
     """Delete a project with its takes, oto lines, voicebanks, voices and jobs; their files are freed."""
     keys = delete_project(session, project_id, user.id)
-    collect_garbage(session, studio.blobs, only_keys=keys, grace_s=0.0)
+    collect_garbage(session, studio.blobs, only_keys=keys, deleted_owner=user.id, grace_s=TARGETED_GRACE_S)
     return Response(status_code=204)
 
 

@@ -10,10 +10,13 @@ from voicestudio.neural.values import BaseCheckpoint
 from voicestudio.storage.blobs import BlobRef, BlobTooLarge, describe_size
 from voicestudio.studio.consent import ConsentInfo, add_consent, consent_sentence
 from voicestudio.studio.jobs import queue_training
+from voicestudio.studio.plans import check_can_store
 from voicestudio.studio.voices import TrainRequest, training_readiness
-from voicestudio.web.access import CurrentUser, UserDep, check_can_train, own_project
+from voicestudio.web.access import CurrentUser, UserDep, check_can_train, own_project, user_plan
 from voicestudio.web.deps import SessionDep, StudioDep
+from voicestudio.web.metrics import count_upload
 from voicestudio.web.schemas import (
+    PLAN_RESPONSES,
     UPLOAD_RESPONSES,
     WAV_BODY,
     ConsentSentenceOut,
@@ -41,7 +44,7 @@ def consent_statement(language: Language) -> ConsentSentenceOut:
 @router.post(
     "/projects/{project_id}/consent",
     status_code=201,
-    responses=UPLOAD_RESPONSES,
+    responses={**UPLOAD_RESPONSES, **PLAN_RESPONSES},
     openapi_extra=WAV_BODY,
 )
 async def upload_consent(
@@ -55,13 +58,15 @@ async def upload_consent(
             f"The file is {describe_size(int(declared))}, over the limit of {describe_size(limit)}. "
             "Record the consent statement again; it takes a few seconds."
         )
-    await run_in_threadpool(_check_project, studio, project_id, user)
+    declared_bytes = int(declared) if declared.isdigit() else 0
+    await run_in_threadpool(_check_project, studio, project_id, user, declared_bytes)
     try:
         blob: BlobRef = await anyio.to_thread.run_sync(
             studio.blobs.put_stream, blocking_chunks(request.stream()), limit
         )
     except ClientDisconnect:
         raise HTTPException(400, "The upload stopped before the end. Upload the recording again.") from None
+    count_upload(request, blob.size_bytes, what="consent")
     consent = await run_in_threadpool(_add, studio, project_id, user, blob)
     return ConsentUploadOut(consent=consent_out(consent))
 
@@ -104,12 +109,15 @@ def train_voice(
     return JobRefOut(job=job_out(studio.jobs.get(job_id)))
 
 
-def _check_project(studio: Studio, project_id: str, user: CurrentUser) -> None:
+def _check_project(studio: Studio, project_id: str, user: CurrentUser, size_bytes: int) -> None:
+    """Before any byte is stored: the project is the user's and the plan has room for `size_bytes`."""
     with studio.sessions() as session:
         own_project(session, project_id, user)
+        check_can_store(session, user.id, user_plan(user, studio.settings), size_bytes)
 
 
 def _add(studio: Studio, project_id: str, user: CurrentUser, blob: BlobRef) -> ConsentInfo:
+    plan = user_plan(user, studio.settings)
     with studio.sessions() as session:
         own_project(session, project_id, user)
-        return add_consent(session, studio.blobs, project_id, blob)
+        return add_consent(session, studio.blobs, project_id, blob, plan)
