@@ -32,7 +32,6 @@ from voicestudio.studio.plans import LOCAL_PLAN_NAME, Plan, check_training_allow
 from voicestudio.studio.rows import LOCAL_OWNER, owned_project_row
 from voicestudio.web.state import Studio
 
-LOCAL_USER_ID: Final = LOCAL_OWNER  # the owner of everything while accounts are off
 SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 SIGN_IN_FIRST: Final = (
     "Sign in first: this studio has accounts. Sign in on the page, or send an API token as "
@@ -57,7 +56,7 @@ class Caller:
     csrf_token: str | None
 
 
-LOCAL_USER: Final = CurrentUser(id=LOCAL_USER_ID, email=None, plan=LOCAL_PLAN_NAME)
+LOCAL_USER: Final = CurrentUser(id=LOCAL_OWNER, email=None, plan=LOCAL_PLAN_NAME)
 
 
 def authenticate(
@@ -115,7 +114,7 @@ def own_project(session: Session, project_id: str, user: CurrentUser) -> Project
     return owned_project_row(session, project_id, user.id)
 
 
-def own_job(session: Session, job: Job, user: CurrentUser) -> Job:
+def own_job(job: Job, user: CurrentUser) -> Job:
     """The job when `user` owns it; JobNotFound otherwise. Every job has an owner ("local" without
     accounts), and keeps it when its project is deleted."""
     if job.owner != user.id:

@@ -12,7 +12,7 @@ from voicestudio.jobs.errors import JobNotFound
 from voicestudio.jobs.events import JobEvent
 from voicestudio.studio.accounts import NotSignedIn
 from voicestudio.web.access import CurrentUser, UserDep, own_job, websocket_user
-from voicestudio.web.deps import SessionDep, StudioDep
+from voicestudio.web.deps import StudioDep
 from voicestudio.web.schemas import JobOut, job_out
 from voicestudio.web.state import Studio
 
@@ -31,15 +31,15 @@ def jobs(studio: StudioDep, user: UserDep) -> list[JobOut]:
 
 
 @router.get("/jobs/{job_id}")
-def job(job_id: str, session: SessionDep, studio: StudioDep, user: UserDep) -> JobOut:
+def job(job_id: str, studio: StudioDep, user: UserDep) -> JobOut:
     """The job as it is now."""
-    return job_out(own_job(session, studio.jobs.get(job_id), user))
+    return job_out(own_job(studio.jobs.get(job_id), user))
 
 
 @router.post("/jobs/{job_id}/cancel")
-def cancel_job(job_id: str, session: SessionDep, studio: StudioDep, user: UserDep) -> JobOut:
+def cancel_job(job_id: str, studio: StudioDep, user: UserDep) -> JobOut:
     """Cancel a queued job at once, a running one at its next progress report."""
-    own_job(session, studio.jobs.get(job_id), user)
+    own_job(studio.jobs.get(job_id), user)
     cancelled = studio.jobs.cancel(job_id)
     studio.events.publish(job_id, JobEvent.from_job(cancelled))  # every API server's watchers hear it now
     return job_out(cancelled)
@@ -74,8 +74,7 @@ async def job_events(websocket: WebSocket, job_id: str) -> None:
 
 
 def _owned_job(studio: Studio, job_id: str, user: CurrentUser) -> Job:
-    with studio.sessions() as session:
-        return own_job(session, studio.jobs.get(job_id), user)
+    return own_job(studio.jobs.get(job_id), user)
 
 
 async def _refuse(websocket: WebSocket, message: str, code: int) -> None:

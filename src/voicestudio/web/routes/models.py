@@ -13,8 +13,9 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from voicestudio.studio.models import ModelCard, ModelFileName, models_dir
+from voicestudio.studio.rows import LOCAL_OWNER
 from voicestudio.studio.voice_models import get_voice_model, list_voice_models, voice_model_file
-from voicestudio.web.access import LOCAL_USER_ID, CurrentUser, UserDep
+from voicestudio.web.access import CurrentUser, UserDep
 from voicestudio.web.deps import SessionDep, StudioDep
 from voicestudio.web.schemas import ErrorOut
 from voicestudio.web.state import Studio
@@ -61,7 +62,7 @@ def card_out(card: ModelCard) -> ModelCardOut:
 
 def model_folder(studio: Studio, user: CurrentUser) -> Path | None:
     """The data folder's `models/`, which only the local user sees (it has no owner)."""
-    return models_dir(studio.settings.data_dir) if user.id == LOCAL_USER_ID else None
+    return models_dir(studio.settings.data_dir) if user.id == LOCAL_OWNER else None
 
 
 @router.get("/models")
