@@ -57,9 +57,9 @@ test: lint typecheck
 	$(VENV)/bin/pytest -q
 
 bench: install-test
-	@for b in $(filter-out bench/machine.py bench/neural_gpu.py,$(wildcard bench/*.py)); do \
+	@for b in $(filter-out bench/machine.py bench/cluster.py bench/neural_gpu.py,$(wildcard bench/*.py)); do \
 		echo "== $$b"; $(PY) $$b || exit 1; \
-	done  # machine.py is shared code; neural_gpu.py runs in two halves on a GPU host (see its docstring)
+	done  # machine.py and cluster.py are shared code; neural_gpu.py runs in two halves on a GPU host (see its docstring)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
