@@ -246,8 +246,7 @@ class JobStore:
         }
         if detail is not None:
             values["progress_detail"] = detail
-        with self._sessions.begin() as session:
-            self._held(session, job_id, worker_id, _bump(job_id, now).values(**values))
+        self._change_held(job_id, worker_id, now, **values)
         return self.get(job_id)
 
     def heartbeat(self, job_id: str, worker_id: str) -> bool:
@@ -259,9 +258,7 @@ class JobStore:
 
     def record_state(self, job_id: str, worker_id: str, state_key: str) -> None:
         """Remember the blob a later run of the job continues from (e.g. its newest checkpoint)."""
-        now = utc_now()
-        with self._sessions.begin() as session:
-            self._held(session, job_id, worker_id, _bump(job_id, now).values(state_key=state_key))
+        self._change_held(job_id, worker_id, utc_now(), state_key=state_key)
 
     def continue_later(self, job_id: str, worker_id: str) -> None:
         """Queue a job that finished one chunk of its work; the chunk does not use up an attempt."""
@@ -281,19 +278,16 @@ class JobStore:
     def succeed(self, job_id: str, worker_id: str, result: JsonObject) -> None:
         """Record the job's result (JSON) and mark it succeeded."""
         now = utc_now()
-        with self._sessions.begin() as session:
-            self._held(
-                session,
-                job_id,
-                worker_id,
-                _bump(job_id, now).values(
-                    state=JobState.succeeded.value,
-                    result=result,
-                    error_message=None,
-                    progress_fraction=1.0,
-                    finished_at=now,
-                ),
-            )
+        self._change_held(
+            job_id,
+            worker_id,
+            now,
+            state=JobState.succeeded.value,
+            result=result,
+            error_message=None,
+            progress_fraction=1.0,
+            finished_at=now,
+        )
 
     def fail(self, job_id: str, worker_id: str, message: str, *, requeue: bool = False) -> JobState:
         """Record a failure the user can read; with `requeue`, queue the job for another attempt instead."""
@@ -302,8 +296,7 @@ class JobStore:
             values: dict[str, Any] = {"state": JobState.queued.value, "error_message": message}
         else:
             values = {"state": JobState.failed.value, "error_message": message, "finished_at": now}
-        with self._sessions.begin() as session:
-            self._held(session, job_id, worker_id, _bump(job_id, now).values(**values))
+        self._change_held(job_id, worker_id, now, **values)
         if requeue:
             self._queued(job_id)
         return JobState(values["state"])
@@ -311,13 +304,7 @@ class JobStore:
     def mark_cancelled(self, job_id: str, worker_id: str) -> None:
         """The worker stopped the job because the user cancelled it."""
         now = utc_now()
-        with self._sessions.begin() as session:
-            self._held(
-                session,
-                job_id,
-                worker_id,
-                _bump(job_id, now).values(state=JobState.cancelled.value, finished_at=now),
-            )
+        self._change_held(job_id, worker_id, now, state=JobState.cancelled.value, finished_at=now)
 
     def release(self, job_id: str, worker_id: str) -> None:
         """Put a job back in the queue because its worker is shutting down; that attempt does not count."""
@@ -375,14 +362,9 @@ class JobStore:
 
     def _requeue_held(self, job_id: str, worker_id: str) -> None:
         """Queue again a job `worker_id` holds, giving back the attempt its run used."""
-        now = utc_now()
-        with self._sessions.begin() as session:
-            self._held(
-                session,
-                job_id,
-                worker_id,
-                _bump(job_id, now).values(state=JobState.queued.value, attempts=JobRow.attempts - 1),
-            )
+        self._change_held(
+            job_id, worker_id, utc_now(), state=JobState.queued.value, attempts=JobRow.attempts - 1
+        )
         self._queued(job_id)
 
     def _queued(self, job_id: str) -> None:
@@ -395,6 +377,11 @@ class JobStore:
             _LOG.info("job %s was deleted (with its project) before it could be sent to a worker", job_id)
             return
         self._dispatch(job)
+
+    def _change_held(self, job_id: str, worker_id: str, now: datetime, **values: Any) -> None:
+        """Set `values` (and a new version) while `worker_id` still runs the job; JobLost otherwise."""
+        with self._sessions.begin() as session:
+            self._held(session, job_id, worker_id, _bump(job_id, now).values(**values))
 
     def _held(self, session: Session, job_id: str, worker_id: str, statement: Update) -> None:
         """Run `statement` only while `worker_id` still runs the job; JobLost otherwise."""
