@@ -1,57 +1,26 @@
 """A watcher on any API server follows a job over Redis pub/sub; it sees the end even if messages are lost."""
 
 import asyncio
-import threading
 from pathlib import Path
 
 from voicestudio.jobs import JobEvent, JobState, JobStore
 from voicestudio.jobs.redis_events import RedisEventBus
 
 from .conftest import migrated_sqlite
+from .scripted import SCRIPTED_RUN_EVENTS, follow, watch_scripted_run
 
 NO_REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-
-
-async def follow(bus: RedisEventBus, job_id: str) -> list[JobEvent]:
-    return [event async for event in bus.subscribe(job_id)]
 
 
 def test_each_published_change_reaches_the_subscriber_in_order(tmp_path: Path, redis_url: str) -> None:
     store = JobStore.from_url(migrated_sqlite(tmp_path))
     bus = RedisEventBus(redis_url, store, fallback_interval_s=60.0)  # long: every change below is published
     job_id = store.create("oto", {})
-    seen = [threading.Event() for _ in range(4)]
-
-    def worker() -> None:
-        """Each change waits until the subscriber has seen the one before, then publishes itself."""
-        seen[0].wait()
-        claimed = store.claim_job(job_id, "worker-a", stale_after_s=20)
-        assert claimed is not None
-        bus.publish(job_id, JobEvent.from_job(claimed))
-        seen[1].wait()
-        bus.publish(job_id, JobEvent.from_job(store.record_progress(job_id, "worker-a", 0.5, "placing")))
-        seen[2].wait()
-        store.succeed(job_id, "worker-a", {"lines": 12})
-        bus.publish(job_id, JobEvent.from_job(store.get(job_id)))
-
-    async def watch() -> list[JobEvent]:
-        events = []
-        async for event in bus.subscribe(job_id):
-            events.append(event)
-            seen[len(events) - 1].set()
-        return events
-
-    thread = threading.Thread(target=worker)
-    thread.start()
-    events = asyncio.run(watch())
-    thread.join()
+    events = watch_scripted_run(
+        bus, store, job_id, lambda: store.claim_job(job_id, "worker-a", stale_after_s=20)
+    )
     bus.close()
-    assert [(e.state, e.progress_fraction, e.progress_stage) for e in events] == [
-        (JobState.queued, 0.0, ""),
-        (JobState.running, 0.0, ""),
-        (JobState.running, 0.5, "placing"),
-        (JobState.succeeded, 1.0, "placing"),
-    ]
+    assert [(e.state, e.progress_fraction, e.progress_stage) for e in events] == SCRIPTED_RUN_EVENTS
     assert [e.version for e in events] == sorted({e.version for e in events})
     assert events[-1].result == {"lines": 12}
 

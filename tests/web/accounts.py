@@ -10,20 +10,18 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any, Final
 
 import numpy as np
 import pytest
 import soundfile as sf
-from fastapi import FastAPI
 
 from voicestudio.jobs import JobStore
 from voicestudio.settings import StudioSettings
 from voicestudio.web.app import create_app
-from voicestudio.web.state import Studio
-from web.conftest import static_folder
-from web.stacks import ScaleServices, StudioClient, services_for, stack_settings, stored_blobs
+from web.conftest import StudioUnderTest, static_folder
+from web.stacks import ScaleServices, StudioClient, services_for, stack_settings
 
 PASSWORD: Final = "correct horse battery"
 FREE_STORAGE_BYTES: Final = 300_000  # three one-second takes
@@ -46,22 +44,8 @@ PLANS: Final = {
 
 
 @dataclass(frozen=True, slots=True)
-class AccountsStudio:
+class AccountsStudio(StudioUnderTest):
     """A started app with accounts on, a client without credentials, and its data folder."""
-
-    app: FastAPI
-    client: StudioClient
-    data_dir: Path
-    scale: ScaleServices | None = None  # the services behind a scale-stack studio
-
-    @property
-    def studio(self) -> Studio:
-        studio: Studio = self.app.state.studio
-        return studio
-
-    def blob_files(self) -> list[PurePath]:
-        """Every stored blob (a file, or an object's key); each one's name is its sha256."""
-        return stored_blobs(self.studio.blobs)
 
     def unsent_jobs(self) -> JobStore:
         """The studio's jobs table through a store that sends nothing: a job queued here stays queued."""
