@@ -8,7 +8,6 @@ out, even after Ctrl-C or an error.
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from celery import Celery
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from db.postgres import postgres_database
+from services.processes import stop
 from services.redis_broker import redis_database
 from services.seaweed import start_seaweed
 from web.server import served_studio
@@ -111,15 +111,7 @@ def _celery_workers(count: int, folder: Path, broker_url: str) -> Iterator[None]
         _wait_for_workers(processes, broker_url, folder)
         yield
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)  # warm shutdown: a running job goes back to the queue
-        for process in processes:
-            try:
-                process.wait(WORKER_STOP_WAIT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(processes, WORKER_STOP_WAIT_S)  # warm shutdown: a running job goes back to the queue
 
 
 def _wait_for_workers(processes: list[subprocess.Popen[bytes]], broker_url: str, folder: Path) -> None:

@@ -19,6 +19,7 @@ from celery import Celery
 from sqlalchemy import text
 
 import jobs.kinds  # noqa: F401  (registers the test kinds: the API side routes them by their queue)
+from services.processes import stop
 from voicestudio.db import make_engine
 from voicestudio.jobs import Job, JobEvent, JobState, JobStore, WorkerSettings
 from voicestudio.jobs.celery_app import CeleryConfig, CeleryDispatcher, make_celery_app
@@ -67,15 +68,7 @@ class CeleryStudio:
         return self.workers[int(job.worker_id.split(":")[1].rsplit("-", 1)[1])]
 
     def stop_workers(self) -> None:
-        live = [process for process in self.workers.values() if process.poll() is None]
-        for process in live:
-            process.send_signal(signal.SIGTERM)
-        for process in live:
-            try:
-                process.wait(STOP_TIMEOUT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(self.workers.values(), STOP_TIMEOUT_S)
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,9 @@ test) build on them.
 """
 
 import contextlib
-import ctypes
 import importlib.metadata
 import json
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +22,8 @@ from typing import Any, Final
 from urllib.parse import urlencode
 
 import pytest
+
+from services.processes import die_with_parent
 
 ACCESS_KEY_ID: Final = "voicestudio-tests"
 SECRET_ACCESS_KEY: Final = "voicestudio-tests-secret"
@@ -150,7 +150,7 @@ def start_seaweed(folder: Path, binary: Path | None = None) -> SeaweedServer:
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
     server = SeaweedServer(process=process, folder=folder, ports=ports, log_path=log_path)
     try:
@@ -212,13 +212,6 @@ def _wait_until_serving(server: SeaweedServer) -> None:
     raise RuntimeError(
         f"weed server did not serve S3 within {READY_TIMEOUT_S:.0f} s ({last_error}):\n{server.log_tail()}"
     )
-
-
-def _die_with_parent() -> None:
-    """Ask Linux to kill the server if the process that started it dies (a killed test run leaves none)."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 _shared: SeaweedServer | None = None

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import httpx
 
+from services.processes import stop
+
 START_GIVE_UP_S = 60.0  # only so that a server that never starts fails the test instead of hanging it
 STOP_WAIT_S = 30.0
 
@@ -54,12 +56,7 @@ def served_studio(data_dir: Path, log: Path) -> Iterator[ServedStudio]:
         _wait_until_up(served, log)
         yield served
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(STOP_WAIT_S)
-            except subprocess.TimeoutExpired:
-                served.kill()
+        stop([process], STOP_WAIT_S)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)  # a worker child left behind, if any
 

@@ -11,7 +11,6 @@ them, so each module sees a blank studio on both stacks.
 
 import contextlib
 import os
-import signal
 import subprocess
 import sys
 import uuid
@@ -27,8 +26,9 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from db.postgres import postgres_database
+from services.processes import die_with_parent, stop
 from services.redis_broker import redis_database
-from services.seaweed import SeaweedServer, _die_with_parent, s3_client
+from services.seaweed import SeaweedServer, s3_client
 from voicestudio.db import Base, make_engine, upgrade_database
 from voicestudio.storage.blobs import BlobStore
 from voicestudio.storage.local import TEMPORARY_DIR, LocalBlobStore
@@ -135,20 +135,14 @@ class ScaleServices:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,  # a killed test run leaves no worker taking jobs
+                preexec_fn=die_with_parent,  # a killed test run leaves no worker taking jobs
             )
 
     def stop_worker(self) -> None:
         """A warm shutdown (SIGTERM), as a deployment stops it; killed if it does not end in time."""
         worker, self.worker = self.worker, None
-        if worker is None or worker.poll() is not None:
-            return
-        worker.send_signal(signal.SIGTERM)
-        try:
-            worker.wait(WORKER_STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            worker.wait()
+        if worker is not None:
+            stop([worker], WORKER_STOP_TIMEOUT_S)
 
     def reset(self) -> None:
         """Empty every table and the blob prefix, so the next studio starts blank (the worker is idle

@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 
 from db.postgres import postgres_database
+from services.processes import die_with_parent, stop
 from services.redis_broker import redis_database
-from services.seaweed import SeaweedServer, _die_with_parent
+from services.seaweed import SeaweedServer
 from voicestudio.db import upgrade_database
 from web.server import served_studio
 from web.test_voices import (
@@ -83,18 +84,12 @@ def gpu_worker(folder: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
-            preexec_fn=_die_with_parent,  # a killed test run leaves no worker taking jobs
+            preexec_fn=die_with_parent,  # a killed test run leaves no worker taking jobs
         )
     try:
         yield process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(STOP_WAIT_S)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop([process], STOP_WAIT_S)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
 
