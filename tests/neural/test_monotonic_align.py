@@ -78,3 +78,20 @@ def test_piper_training_uses_this_search_because_the_wheel_lacks_the_compiled_on
     install_maximum_path()
     assert importlib.import_module("piper.train.vits.monotonic_align").maximum_path is maximum_path
     assert install_maximum_path() is True  # asking again changes nothing
+
+
+def test_search_matches_plain_loops_on_take_sized_rows_with_training_sized_scores() -> None:
+    """Real neg_cent cells are around -1500 and rows run to hundreds of frames (a 3.5 s take)."""
+    rng = np.random.default_rng(11)
+    scores = (rng.normal(size=(2, 300, 90)) * 300 - 1500).astype(np.float32)
+    mask = np.zeros_like(scores)
+    sizes = [(300, 90), (214, 57)]
+    for row, (frames, tokens) in enumerate(sizes):
+        mask[row, :frames, :tokens] = 1
+
+    found = maximum_path(torch.from_numpy(scores), torch.from_numpy(mask)).numpy()
+
+    for row, (frames, tokens) in enumerate(sizes):
+        expected = reference_path(scores[row, :frames, :tokens], frames, tokens)
+        assert np.array_equal(found[row, :frames, :tokens], expected)
+        assert found[row].sum() == frames

@@ -1,4 +1,4 @@
-"""Monotonic alignment search for VITS training, in torch ops on the tensor's own device.
+"""Monotonic alignment search for VITS training: torch ops on the tensor's own device, then a host walk.
 
 The piper-tts 1.8.0 wheel ships without its compiled `monotonic_align` module; `install_maximum_path`
 puts this one in its place, and only when the compiled one cannot be imported.
@@ -8,8 +8,9 @@ import importlib
 import sys
 import types
 
+import numpy as np
+import numpy.typing as npt
 import torch
-from torch.nn import functional as F
 
 _PIPER_MODULE = "piper.train.vits.monotonic_align"
 _UNREACHABLE = -1e9  # the score of a cell no monotonic path can reach, as the compiled search uses
@@ -20,52 +21,68 @@ def maximum_path(neg_cent: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 
     Every frame takes exactly one token; a path starts at token 0 on frame 0, moves on by at most
     one token per frame and ends on the last token on the last frame; a tie keeps the current token.
-    Frame by frame, vectorised over the batch and the tokens, with no host sync.
+    The scores add up frame by frame on the tensor's own device, two kernels a frame (a GPU step is
+    bound by kernel launches); the walk back runs on the host from one copy of the choices.
     """
-    device = neg_cent.device
     scores = neg_cent.detach().to(torch.float32)
+    frames_used = mask[:, :, 0].sum(1).to(torch.long)
+    tokens_used = mask[:, 0, :].sum(1).to(torch.long)
+    totals = _cumulative_scores(scores, frames_used, tokens_used)
+    # Going on to the next token was the better way into a cell (a tie stays on the current token).
+    advanced = totals[:, :-1, 1:] < totals[:, :-1, :-1]
+    taken = _walk_back(advanced.cpu().numpy(), frames_used.cpu().numpy(), tokens_used.cpu().numpy())
+    token_index = torch.arange(scores.shape[2], device=scores.device)
+    return (torch.from_numpy(taken).to(scores.device).unsqueeze(2) == token_index).to(neg_cent.dtype)
+
+
+def _cumulative_scores(
+    scores: torch.Tensor, frames_used: torch.Tensor, tokens_used: torch.Tensor
+) -> torch.Tensor:
+    """Best score of any path into each cell, [batch, frames, 1 + tokens] (column 0 is never reachable).
+
+    Cells no full path can cross score unreachable up front, so the loop needs no masks: a cell on
+    some path only ever reads cells on some path, and a token beyond its frame number stays below
+    `_UNREACHABLE`, which forbids holding a token on the frame it was first reached.
+    """
     batch, frame_count, token_count = scores.shape
-    frames_used = mask.sum(1)[:, 0].to(torch.long).view(batch, 1, 1)
-    tokens_used = mask.sum(2)[:, 0].to(torch.long).view(batch, 1, 1)
-    frame_index = torch.arange(frame_count, device=device).view(1, frame_count, 1)
-    token_index = torch.arange(token_count, device=device).view(1, 1, token_count)
-    # A cell is on some path when the path can have reached its token by its frame (one token per
-    # frame at most) and can still reach the last token by the last frame.
+    frame_index = torch.arange(frame_count, device=scores.device).view(1, frame_count, 1)
+    token_index = torch.arange(token_count, device=scores.device).view(1, 1, token_count)
+    frames = frames_used.view(batch, 1, 1)
+    tokens = tokens_used.view(batch, 1, 1)
+    # On some path: reachable by this frame at one token per frame, and the last token still
+    # reachable by the last frame.
     on_path = (
         (token_index <= frame_index)
-        & (token_index >= tokens_used + frame_index - frames_used)
-        & (token_index < tokens_used)
-        & (frame_index < frames_used)
+        & (token_index >= tokens + frame_index - frames)
+        & (token_index < tokens)
+        & (frame_index < frames)
     )
-    first_token = token_index[0, 0] == 0
+    reachable = scores.masked_fill(~on_path, _UNREACHABLE)
+    totals = torch.full((batch, frame_count, token_count + 1), _UNREACHABLE, device=scores.device)
+    totals[:, 0, 1] = reachable[:, 0, 0]
+    came_from = torch.empty((batch, token_count), device=scores.device)
+    for frame in range(1, frame_count):
+        previous = totals[:, frame - 1]
+        torch.maximum(previous[:, :-1], previous[:, 1:], out=came_from)
+        torch.add(reachable[:, frame], came_from, out=totals[:, frame, 1:])
+    return totals
 
-    best = scores.clone()
-    advanced = torch.zeros_like(on_path)  # per cell: the best way in came from the previous token
-    for frame in range(frame_count):
-        if frame == 0:
-            came_from = torch.where(first_token, 0.0, _UNREACHABLE).expand(batch, -1)
-        else:
-            previous = best[:, frame - 1, :]
-            advance = F.pad(previous[:, :-1], (1, 0), value=_UNREACHABLE)
-            # The token equal to the frame number cannot have been held on the frame before.
-            stay = previous.masked_fill(token_index[0, 0] == frame, _UNREACHABLE)
-            came_from = torch.maximum(advance, stay)
-            advanced[:, frame, :] = (token_index[0, 0] == frame) | (previous < advance)
-        best[:, frame, :] = torch.where(
-            on_path[:, frame, :], scores[:, frame, :] + came_from, best[:, frame, :]
-        )
 
-    path = torch.zeros_like(scores)
-    rows = torch.arange(batch, device=device)
-    frames_used_flat = frames_used.view(batch)
-    token = tokens_used.view(batch) - 1
+def _walk_back(
+    advanced: npt.NDArray[np.bool_], frames_used: npt.NDArray[np.int64], tokens_used: npt.NDArray[np.int64]
+) -> npt.NDArray[np.int64]:
+    """The token each frame takes, [batch, frames], -1 past a row's last frame; from the last cell back."""
+    batch, frame_count = advanced.shape[0], advanced.shape[1] + 1
+    rows = np.arange(batch)
+    taken = np.full((batch, frame_count), -1, dtype=np.int64)
+    token = tokens_used - 1
     for frame in range(frame_count - 1, -1, -1):
-        active = frame < frames_used_flat
-        held = token.clamp(min=0)
-        path[rows, frame, held] = active.to(path.dtype)
-        step_back = active & (token > 0) & advanced[rows, frame, held]
-        token = token - step_back.to(token.dtype)
-    return path.to(dtype=neg_cent.dtype)
+        active = frame < frames_used
+        held = np.maximum(token, 0)
+        taken[:, frame] = np.where(active, held, -1)
+        if frame > 0:
+            token = token - (active & (token > 0) & advanced[rows, frame - 1, held])
+    return taken
 
 
 def install_maximum_path() -> bool:
