@@ -5,6 +5,7 @@ from typing import Any
 
 import torch
 
+from voicestudio.neural.host_reads import install_host_read_free_helpers
 from voicestudio.neural.monotonic_align import install_maximum_path
 from voicestudio.neural.presets import STFT_DISCRIMINATOR_KEY
 
@@ -12,6 +13,8 @@ install_maximum_path()
 
 from piper.train.vits.lightning import VitsModel  # noqa: E402
 from piper.train.vits.models import MultiResolutionDiscriminator  # noqa: E402
+
+install_host_read_free_helpers()
 
 # Hyper-parameters that must not travel from one run to the next: piper's warm-start paths would
 # reload weights over a resumed run, and its MOS metric downloads a predictor from the hub.

@@ -128,6 +128,14 @@ def _load_weights(model: Any, weights: dict[str, Any], location: str) -> None:
     model.load_state_dict({key: value for key, value in weights.items() if key in own}, strict=False)
 
 
+def _read_losses(metrics: dict[str, Any]) -> dict[str, float]:
+    """The step's logged losses as numbers, read back from the device in one go (one wait, not one each)."""
+    if not metrics:
+        return {}
+    values = torch.stack([torch.as_tensor(value).detach().float().reshape(()) for value in metrics.values()])
+    return dict(zip(metrics, values.tolist(), strict=True))
+
+
 class _StepReporter(L.Callback):
     """After each step: a checkpoint when due, then a TrainingProgress; a callback that raises leaves one."""
 
@@ -172,7 +180,7 @@ class _StepReporter(L.Callback):
             done=step,
             total=total,
             epoch=trainer.current_epoch,
-            losses={name: float(value) for name, value in trainer.callback_metrics.items()},
+            losses=_read_losses(trainer.callback_metrics),
             seconds_per_step=self._seconds_per_step,
             eta_s=max(0, total - step) * self._seconds_per_step,
             checkpoint_step=self._checkpoint_step,
