@@ -11,9 +11,18 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import voicestudio.neural.model  # noqa: F401  # installs the helpers, as training does
-from voicestudio.neural.host_reads import discriminator_loss, slice_segments
+from voicestudio.neural.host_reads import (
+    discriminator_loss,
+    slice_segments,
+    unconstrained_rational_quadratic_spline,
+)
 
 _HOST_READS = {torch.ops.aten._local_scalar_dense.default, torch.ops.aten.is_nonzero.default}
+_MASK_INDEXING = {
+    torch.ops.aten.index.Tensor,
+    torch.ops.aten.index_put_.default,
+    torch.ops.aten.index_put.default,
+}
 
 
 class _HostReads(TorchDispatchMode):
@@ -26,7 +35,10 @@ class _HostReads(TorchDispatchMode):
     def __torch_dispatch__(
         self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
     ) -> Any:
-        self.count += func in _HOST_READS
+        masked = func in _MASK_INDEXING and any(
+            isinstance(index, torch.Tensor) and index.dtype == torch.bool for index in args[1]
+        )
+        self.count += func in _HOST_READS or masked
         return func(*args, **(kwargs or {}))
 
 
@@ -40,7 +52,7 @@ def _reads(call: Callable[[], Any]) -> int:
 def piper_originals() -> ModuleType:
     """piper's own commons and losses, loaded fresh from its files (the installed names are ours)."""
     originals = ModuleType("piper_originals")
-    for name in ("commons", "losses"):
+    for name in ("commons", "losses", "transforms"):
         path = f"{piper.train.vits.__path__[0]}/{name}.py"
         spec = importlib.util.spec_from_file_location(f"piper_original_{name}", path)
         assert spec is not None and spec.loader is not None
@@ -86,6 +98,33 @@ def test_discriminator_loss_is_piper_s_sum_and_parts_with_no_host_read(piper_ori
     assert _reads(lambda: piper_originals.losses.discriminator_loss(real, generated)) == 2 * len(shapes)
 
 
+@pytest.mark.parametrize("inverse", [False, True])
+def test_duration_flow_spline_is_piper_s_with_no_host_read(
+    piper_originals: ModuleType, inverse: bool
+) -> None:
+    """The duration predictor's flows: inputs straddle the ±5 bound, 10 bins, as piper's ConvFlow calls it."""
+    generator = torch.Generator().manual_seed(5)
+    inputs = (torch.randn(3, 2, 40, generator=generator) * 4).requires_grad_()
+    widths, heights = (torch.randn(3, 2, 40, 10, generator=generator).requires_grad_() for _ in range(2))
+    derivatives = torch.randn(3, 2, 40, 9, generator=generator).requires_grad_()
+    leaves = (inputs, widths, heights, derivatives)
+    assert ((inputs.abs() > 5) & (inputs.abs() < 50)).sum() > 10
+
+    def spline(function: Callable[..., tuple[torch.Tensor, torch.Tensor]]) -> list[torch.Tensor]:
+        outputs, logabsdet = function(inputs, widths, heights, derivatives, inverse=inverse, tail_bound=5.0)
+        gradients = torch.autograd.grad((outputs * 1.7 + logabsdet).sum(), leaves)
+        return [outputs.detach(), logabsdet.detach(), *gradients]
+
+    ours = spline(unconstrained_rational_quadratic_spline)
+    theirs = spline(piper_originals.transforms.unconstrained_rational_quadratic_spline)
+
+    for our_value, their_value in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(our_value, their_value, rtol=1e-6, atol=1e-6)
+    # Training runs the flows forward; inverting (synthesis) keeps piper's own check of its square root.
+    assert _reads(lambda: spline(unconstrained_rational_quadratic_spline)) == (1 if inverse else 0)
+    assert _reads(lambda: spline(piper_originals.transforms.unconstrained_rational_quadratic_spline)) >= 4
+
+
 def test_piper_training_calls_the_studio_s_helpers() -> None:
     commons = importlib.import_module("piper.train.vits.commons")
     lightning = importlib.import_module("piper.train.vits.lightning")
@@ -93,3 +132,5 @@ def test_piper_training_calls_the_studio_s_helpers() -> None:
     assert commons.slice_segments is slice_segments  # what rand_slice_segments calls
     assert lightning.slice_segments is slice_segments
     assert lightning.discriminator_loss is discriminator_loss
+    transforms = importlib.import_module("piper.train.vits.transforms")
+    assert transforms.unconstrained_rational_quadratic_spline is unconstrained_rational_quadratic_spline

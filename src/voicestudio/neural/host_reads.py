@@ -1,18 +1,24 @@
-"""Two of piper's training helpers, rewritten so a step reads nothing back from the device.
+"""Three of piper's training helpers, rewritten so a step reads nothing back from the device.
 
 A GPU training step is bound by latency: each value read back to Python waits for every queued
 kernel. piper's `slice_segments` reads each start index back (one wait per utterance, three times a
-step) and its `discriminator_loss` reads every partial loss back only to return them unused. These
-compute the same values with device ops alone; `install_host_read_free_helpers` puts them in place.
+step), its `discriminator_loss` reads every partial loss back only to return them unused, and its
+duration flows' spline splits its inputs with boolean masks (each a count read back, forward and
+backward). These compute the same values with device ops alone; `install_host_read_free_helpers`
+puts them in place.
 """
 
 import importlib
+import math
 from collections.abc import Sequence
+from typing import Any
 
 import torch
+from torch.nn import functional as F
 
 _COMMONS = "piper.train.vits.commons"
 _LIGHTNING = "piper.train.vits.lightning"
+_TRANSFORMS = "piper.train.vits.transforms"
 
 
 def slice_segments(x: torch.Tensor, ids_str: torch.Tensor, segment_size: int = 4) -> torch.Tensor:
@@ -44,6 +50,44 @@ def discriminator_loss(
     return total, [loss.detach() for loss in real_losses], [loss.detach() for loss in generated_losses]
 
 
+def unconstrained_rational_quadratic_spline(
+    inputs: torch.Tensor,
+    unnormalized_widths: torch.Tensor,
+    unnormalized_heights: torch.Tensor,
+    unnormalized_derivatives: torch.Tensor,
+    inverse: bool = False,
+    tails: str = "linear",
+    tail_bound: float = 1.0,
+    **bin_limits: Any,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """piper's rational-quadratic spline inside ±`tail_bound` and the identity outside it.
+
+    Every element goes through the spline (those outside at the bound) and `where` keeps the identity
+    outside, instead of gathering the inside elements by a boolean mask.
+    """
+    if tails != "linear":
+        raise RuntimeError(f"{tails} tails are not implemented.")
+    transforms = importlib.import_module(_TRANSFORMS)
+    min_derivative = bin_limits.get("min_derivative", transforms.DEFAULT_MIN_DERIVATIVE)
+    # End derivatives of 1 after piper's softplus, so the spline meets the identity tails smoothly.
+    end_derivative = math.log(math.exp(1 - min_derivative) - 1)
+    spline_outputs, spline_logabsdet = transforms.rational_quadratic_spline(
+        inputs=inputs.clamp(-tail_bound, tail_bound),
+        unnormalized_widths=unnormalized_widths,
+        unnormalized_heights=unnormalized_heights,
+        unnormalized_derivatives=F.pad(unnormalized_derivatives, pad=(1, 1), value=end_derivative),
+        inverse=inverse,
+        left=-tail_bound,
+        right=tail_bound,
+        bottom=-tail_bound,
+        top=tail_bound,
+        **bin_limits,
+    )
+    inside = (inputs >= -tail_bound) & (inputs <= tail_bound)
+    outputs = torch.where(inside, spline_outputs, inputs)
+    return outputs, torch.where(inside, spline_logabsdet, torch.zeros_like(spline_logabsdet))
+
+
 def install_host_read_free_helpers() -> None:
     """Make piper's training call these helpers in place of its own (idempotent)."""
     commons = importlib.import_module(_COMMONS)
@@ -51,3 +95,5 @@ def install_host_read_free_helpers() -> None:
     commons.slice_segments = slice_segments  # type: ignore[attr-defined]  # rand_slice_segments reads it here
     lightning.slice_segments = slice_segments  # type: ignore[attr-defined]
     lightning.discriminator_loss = discriminator_loss  # type: ignore[attr-defined]
+    transforms = importlib.import_module(_TRANSFORMS)
+    transforms.unconstrained_rational_quadratic_spline = unconstrained_rational_quadratic_spline  # type: ignore[attr-defined]
