@@ -36,6 +36,13 @@ HOST_READS = {
     torch.ops.aten.is_nonzero.default,
     torch.ops.aten.equal.default,
 }
+# Indexing by a boolean mask counts the mask's true cells on the host first (a nonzero below this mode).
+MASK_INDEXING = {
+    torch.ops.aten.index.Tensor,
+    torch.ops.aten.index_put.default,
+    torch.ops.aten.index_put_.default,
+    torch.ops.aten._index_put_impl_.default,
+}
 # Operators that allocate or re-describe memory without running a kernel.
 NO_KERNEL = {
     torch.ops.aten.empty.memory_format,
@@ -57,11 +64,16 @@ class StepCensus(TorchDispatchMode):
     def __torch_dispatch__(
         self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
     ) -> Any:
-        if func in HOST_READS:
+        if func in HOST_READS or (func in MASK_INDEXING and _has_mask(args)):
             self.reads[_asking_line()] += 1
         elif not func.is_view and func not in NO_KERNEL:
             self.launches[_region()] += 1
         return func(*args, **(kwargs or {}))
+
+
+def _has_mask(args: tuple[Any, ...]) -> bool:
+    indices = args[1] if len(args) > 1 else ()
+    return any(isinstance(index, torch.Tensor) and index.dtype == torch.bool for index in indices)
 
 
 def _outside_torch() -> list[traceback.FrameSummary]:
