@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from machine import machine, print_table
 from neural import dataset
+from voicestudio.neural.device_demands import DeviceDemands
 from voicestudio.neural.monotonic_align import maximum_path
 from voicestudio.neural.piper import PiperEngine
 from voicestudio.neural.values import TrainingProgress, TrainingSettings
@@ -29,56 +29,32 @@ from voicestudio.neural.values import TrainingProgress, TrainingSettings
 SEARCH_SHAPES = ((4, 350, 120), (32, 350, 220), (32, 700, 300))  # batch, frames, tokens
 SEARCH_RUNS = 7
 CENSUS_STEP = 3  # the first two steps build caches and the optimizer's state
-# Operators that hand a tensor's value to the host: each waits for the GPU to finish what it was given.
-HOST_READS = {
-    torch.ops.aten._local_scalar_dense.default,
-    torch.ops.aten.nonzero.default,
-    torch.ops.aten.is_nonzero.default,
-    torch.ops.aten.equal.default,
-}
-# Indexing by a boolean mask counts the mask's true cells on the host first (a nonzero below this mode).
-MASK_INDEXING = {
-    torch.ops.aten.index.Tensor,
-    torch.ops.aten.index_put.default,
-    torch.ops.aten.index_put_.default,
-    torch.ops.aten._index_put_impl_.default,
-}
-# Operators that allocate or re-describe memory without running a kernel.
-NO_KERNEL = {
-    torch.ops.aten.empty.memory_format,
-    torch.ops.aten.empty_strided.default,
-    torch.ops.aten.empty_like.default,
-    torch.ops.aten.detach.default,
-    torch.ops.aten.lift_fresh.default,
-}
+_HERE = Path(__file__).name
 
 
-class StepCensus(TorchDispatchMode):
-    """Counts kernel-running operators by region and host reads by the source line that asked."""
+class StepCensus:
+    """Kernel-running operators by region of the step, host reads by the source line that asked."""
 
     def __init__(self) -> None:
-        super().__init__()
         self.launches: collections.Counter[str] = collections.Counter()
         self.reads: collections.Counter[str] = collections.Counter()
+        self.mode = DeviceDemands(self.record)
 
-    def __torch_dispatch__(
-        self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
-    ) -> Any:
-        if func in HOST_READS or (func in MASK_INDEXING and _has_mask(args)):
+    def record(self, read: bool) -> None:
+        if read:
             self.reads[_asking_line()] += 1
-        elif not func.is_view and func not in NO_KERNEL:
+        else:
             self.launches[_region()] += 1
-        return func(*args, **(kwargs or {}))
-
-
-def _has_mask(args: tuple[Any, ...]) -> bool:
-    indices = args[1] if len(args) > 1 else ()
-    return any(isinstance(index, torch.Tensor) and index.dtype == torch.bool for index in indices)
 
 
 def _outside_torch() -> list[traceback.FrameSummary]:
-    frames = traceback.extract_stack()[:-3]
-    return [f for f in frames if "/torch/" not in f.filename or "/torch/optim/" in f.filename]
+    """The caller's frames: torch's own (but its optimizers) and the counting code left out."""
+    return [
+        frame
+        for frame in traceback.extract_stack()
+        if ("/torch/" not in frame.filename or "/torch/optim/" in frame.filename)
+        and not frame.filename.endswith((_HERE, "device_demands.py"))
+    ]
 
 
 def _region() -> str:
@@ -104,9 +80,9 @@ def census_of_step(preset: str, batch_size: int, data: Any, out_dir: Path) -> St
 
     def on_progress(progress: TrainingProgress) -> None:
         if progress.done == CENSUS_STEP - 1:
-            census.__enter__()
+            census.mode.__enter__()
         elif progress.done == CENSUS_STEP:
-            census.__exit__(None, None, None)
+            census.mode.__exit__(None, None, None)
 
     settings = TrainingSettings(
         preset=preset,  # type: ignore[arg-type]
@@ -147,10 +123,10 @@ def search_row(batch: int, frame_count: int, token_count: int) -> list[str]:
         started = time.perf_counter()
         maximum_path(scores, mask)
         took_s.append(time.perf_counter() - started)
-    with StepCensus() as census:
+    with DeviceDemands() as demands:
         maximum_path(scores, mask)
     shape = f"{batch} × {frame_count} × {token_count}"
-    return [shape, f"{statistics.median(took_s) * 1000:.1f} ms", str(sum(census.launches.values()))]
+    return [shape, f"{statistics.median(took_s) * 1000:.1f} ms", str(demands.kernels)]
 
 
 def main() -> None:

@@ -8,44 +8,21 @@ from typing import Any
 import piper.train.vits
 import pytest
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 import voicestudio.neural.model  # noqa: F401  # installs the helpers, as training does
+from voicestudio.neural.device_demands import DeviceDemands
 from voicestudio.neural.host_reads import (
     discriminator_loss,
     slice_segments,
     unconstrained_rational_quadratic_spline,
 )
 
-_HOST_READS = {torch.ops.aten._local_scalar_dense.default, torch.ops.aten.is_nonzero.default}
-_MASK_INDEXING = {
-    torch.ops.aten.index.Tensor,
-    torch.ops.aten.index_put_.default,
-    torch.ops.aten.index_put.default,
-}
-
-
-class _HostReads(TorchDispatchMode):
-    """Counts operators that hand a tensor's value to Python (on a GPU: a wait for the device)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.count = 0
-
-    def __torch_dispatch__(
-        self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
-    ) -> Any:
-        masked = func in _MASK_INDEXING and any(
-            isinstance(index, torch.Tensor) and index.dtype == torch.bool for index in args[1]
-        )
-        self.count += func in _HOST_READS or masked
-        return func(*args, **(kwargs or {}))
-
 
 def _reads(call: Callable[[], Any]) -> int:
-    with _HostReads() as reads:
+    """Values `call` reads back from the device (on a GPU, each a wait for it)."""
+    with DeviceDemands() as demands:
         call()
-    return reads.count
+    return demands.host_reads
 
 
 @pytest.fixture(scope="module")
