@@ -22,7 +22,7 @@ def maximum_path(neg_cent: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     Every frame takes exactly one token; a path starts at token 0 on frame 0, moves on by at most
     one token per frame and ends on the last token on the last frame; a tie keeps the current token.
     The scores add up frame by frame on the tensor's own device, two kernels a frame (a GPU step is
-    bound by kernel launches); the walk back runs on the host from one copy of the choices.
+    bound by kernel launches); the walk back runs on the host from a copy of the choices.
     """
     scores = neg_cent.detach().to(torch.float32)
     frames_used = mask[:, :, 0].sum(1).to(torch.long)
@@ -30,7 +30,8 @@ def maximum_path(neg_cent: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     totals = _cumulative_scores(scores, frames_used, tokens_used)
     # Going on to the next token was the better way into a cell (a tie stays on the current token).
     advanced = totals[:, :-1, 1:] < totals[:, :-1, :-1]
-    taken = _walk_back(advanced.cpu().numpy(), frames_used.cpu().numpy(), tokens_used.cpu().numpy())
+    lengths = torch.stack((frames_used, tokens_used)).cpu().numpy()  # one copy back for both
+    taken = _walk_back(advanced.cpu().numpy(), lengths[0], lengths[1])
     token_index = torch.arange(scores.shape[2], device=scores.device)
     return (torch.from_numpy(taken).to(scores.device).unsqueeze(2) == token_index).to(neg_cent.dtype)
 
