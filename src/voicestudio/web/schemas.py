@@ -7,13 +7,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voicestudio.domain import Language, PromptSet, Verdict
 from voicestudio.domain.jobs import Job
-from voicestudio.studio.accounts import TokenInfo
 from voicestudio.studio.consent import ConsentInfo
 from voicestudio.studio.oto import OtoLine
 from voicestudio.studio.plans import Plan, Usage, gpu_minutes_left
 from voicestudio.studio.projects import ProjectInfo, PromptState
 from voicestudio.studio.takes import TakeInfo, TakeOutcome
-from voicestudio.studio.usage import TrainingCost
 from voicestudio.studio.voices import TrainingReadiness
 
 VerdictName = Literal["pass", "warn", "fail"]
@@ -362,6 +360,8 @@ class DeleteAccountIn(BaseModel):
 
 
 class PlanOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read straight from the domain object
+
     name: str
     title: str
     max_projects: int | None = Field(description="None: no limit.")
@@ -397,6 +397,8 @@ class TokenIn(BaseModel):
 
 
 class TokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read straight from the domain object
+
     id: str
     name: str
     created_at: datetime
@@ -408,6 +410,8 @@ class NewTokenOut(TokenOut):
 
 
 class TrainingCostOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read straight from the domain object
+
     job_id: str
     project_id: str | None
     project_name: str | None
@@ -437,41 +441,10 @@ API_ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }  # what every API route may answer besides its own responses
 
 
-def plan_out(plan: Plan) -> PlanOut:
-    return PlanOut(
-        name=plan.name,
-        title=plan.title,
-        max_projects=plan.max_projects,
-        storage_bytes=plan.storage_bytes,
-        neural_training=plan.neural_training,
-        gpu_minutes_month=plan.gpu_minutes_month,
-    )
-
-
 def usage_out(plan: Plan, usage: Usage) -> UsageOut:
     return UsageOut(
         projects=usage.projects,
         storage_bytes=usage.storage_bytes,
         gpu_minutes_used=usage.gpu_minutes_month,
         gpu_minutes_left=gpu_minutes_left(plan, usage),
-    )
-
-
-def token_out(token: TokenInfo) -> TokenOut:
-    return TokenOut(
-        id=token.id, name=token.name, created_at=token.created_at, last_used_at=token.last_used_at
-    )
-
-
-def training_cost_out(cost: TrainingCost) -> TrainingCostOut:
-    return TrainingCostOut(
-        job_id=cost.job_id,
-        project_id=cost.project_id,
-        project_name=cost.project_name,
-        state=cost.state,
-        device=cost.device,
-        run_s=cost.run_s,
-        gpu_s=cost.gpu_s,
-        cost_usd=cost.cost_usd,
-        created_at=cost.created_at,
     )

@@ -30,14 +30,13 @@ from voicestudio.web.schemas import (
     DeleteAccountIn,
     ErrorOut,
     NewTokenOut,
+    PlanOut,
     SignInIn,
     SignUpIn,
     TokenIn,
     TokenOut,
+    TrainingCostOut,
     UsageDetailOut,
-    plan_out,
-    token_out,
-    training_cost_out,
     usage_out,
 )
 from voicestudio.web.state import Studio
@@ -91,10 +90,10 @@ def usage(session: SessionDep, studio: StudioDep, user: UserDep) -> UsageDetailO
     plan = user_plan(user, studio.settings)
     price = studio.settings.gpu_price_per_hour_usd
     return UsageDetailOut(
-        plan=plan_out(plan),
+        plan=PlanOut.model_validate(plan),
         usage=usage_out(plan, usage_of(session, user.id)),
         gpu_price_per_hour_usd=price,
-        trainings=[training_cost_out(cost) for cost in training_costs(session, user.id, price)],
+        trainings=[TrainingCostOut.model_validate(cost) for cost in training_costs(session, user.id, price)],
     )
 
 
@@ -102,7 +101,7 @@ def usage(session: SessionDep, studio: StudioDep, user: UserDep) -> UsageDetailO
 def tokens(session: SessionDep, studio: StudioDep, user: UserDep) -> list[TokenOut]:
     """Your API tokens (names and dates; the secrets are never shown again)."""
     _require_accounts(studio.settings)
-    return [token_out(token) for token in list_tokens(session, user.id)]
+    return [TokenOut.model_validate(token) for token in list_tokens(session, user.id)]
 
 
 @router.post("/account/tokens", status_code=201, responses=AUTH_RESPONSES)
@@ -112,7 +111,7 @@ def new_token(
     """Make an API token for the CLI or a script; its secret is in this answer only."""
     _require_accounts(studio.settings)
     made = create_token(session, user.id, (body or TokenIn()).name)
-    return NewTokenOut(**token_out(made.info).model_dump(), token=made.token)
+    return NewTokenOut(**TokenOut.model_validate(made.info).model_dump(), token=made.token)
 
 
 @router.delete("/account/tokens/{token_id}", status_code=204, responses={404: {"model": ErrorOut}})
@@ -184,7 +183,7 @@ def _account_out(session: Session, settings: StudioSettings, caller: Caller) -> 
     return AccountOut(
         accounts=settings.accounts_enabled,
         email=caller.user.email,
-        plan=plan_out(plan),
+        plan=PlanOut.model_validate(plan),
         usage=usage_out(plan, usage_of(session, caller.user.id)),
         gpu_price_per_hour_usd=settings.gpu_price_per_hour_usd,
         csrf_token=caller.csrf_token,

@@ -9,10 +9,10 @@ from typing import Final
 
 from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse, RedirectResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.orm import Session
 
-from voicestudio.studio.models import ModelCard, ModelFileName, models_dir
+from voicestudio.studio.models import ModelFileName, models_dir
 from voicestudio.studio.rows import LOCAL_OWNER
 from voicestudio.studio.voice_models import get_voice_model, list_voice_models, voice_model_file
 from voicestudio.web.access import CurrentUser, UserDep
@@ -29,6 +29,8 @@ MEDIA_TYPES: Final[dict[ModelFileName, str]] = {
 
 
 class ModelCardOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read straight from the ModelCard
+
     id: str
     name: str
     language: str
@@ -43,23 +45,6 @@ class ModelCardOut(BaseModel):
     consent_sentence: str | None
 
 
-def card_out(card: ModelCard) -> ModelCardOut:
-    return ModelCardOut(
-        id=card.id,
-        name=card.name,
-        language=card.language,
-        phoneme_type=card.phoneme_type,
-        espeak_voice=card.espeak_voice,
-        sample_rate_hz=card.sample_rate_hz,
-        model_bytes=card.model_bytes,
-        size=card.size,
-        steps=card.steps,
-        training_time_s=card.training_time_s,
-        device=card.device,
-        consent_sentence=card.consent_sentence,
-    )
-
-
 def model_folder(studio: Studio, user: CurrentUser) -> Path | None:
     """The data folder's `models/`, which only the local user sees (it has no owner)."""
     return models_dir(studio.settings.data_dir) if user.id == LOCAL_OWNER else None
@@ -68,13 +53,18 @@ def model_folder(studio: Studio, user: CurrentUser) -> Path | None:
 @router.get("/models")
 def models(session: SessionDep, studio: StudioDep, user: UserDep) -> list[ModelCardOut]:
     """Every voice model of the user, newest first."""
-    return [card_out(card) for card in list_voice_models(session, user.id, model_folder(studio, user))]
+    return [
+        ModelCardOut.model_validate(card)
+        for card in list_voice_models(session, user.id, model_folder(studio, user))
+    ]
 
 
 @router.get("/models/{model_id}", responses={404: {"model": ErrorOut}})
 def model(model_id: str, session: SessionDep, studio: StudioDep, user: UserDep) -> ModelCardOut:
     """One model's card."""
-    return card_out(get_voice_model(session, user.id, model_id, model_folder(studio, user)))
+    return ModelCardOut.model_validate(
+        get_voice_model(session, user.id, model_id, model_folder(studio, user))
+    )
 
 
 @router.get(
