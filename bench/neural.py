@@ -9,17 +9,20 @@ import argparse
 import itertools
 import json
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from machine import machine, print_table
-from voicestudio.align.reference import synthesize_english
-from voicestudio.audio.io import AudioClip
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' speech fixtures
+
+from fixtures.speech import espeak_takes
 from voicestudio.domain.language import Language
 from voicestudio.neural.piper import PiperEngine
 from voicestudio.neural.synthesis import LoadedVoice
-from voicestudio.neural.values import Dataset, ExportedModel, TrainingProgress, TrainingSettings, Utterance
+from voicestudio.neural.values import Dataset, ExportedModel, TrainingProgress, TrainingSettings
 
 PROMPTS = Path(__file__).parents[1] / "src" / "voicestudio" / "text" / "data" / "en-paragraph.json"
 TEST_SENTENCES = (
@@ -33,11 +36,7 @@ SYNTH_RUNS = 3
 def dataset(out_dir: Path, count: int) -> Dataset:
     """`count` en-paragraph sentences spoken by eSpeak NG, prepared as piper's training set."""
     prompts = json.loads(PROMPTS.read_text(encoding="utf-8"))["prompts"][:count]
-    takes = []
-    for prompt in prompts:
-        speech = synthesize_english(prompt["text"])
-        clip = AudioClip(speech.samples, speech.sample_rate_hz)
-        takes.append(Utterance(clip, prompt["text"], alignment=speech.alignment))
+    takes = espeak_takes([prompt["text"] for prompt in prompts])
     return PiperEngine(min_duration_s=1.0).prepare(takes, Language.en, out_dir)
 
 

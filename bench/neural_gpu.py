@@ -133,20 +133,14 @@ class RunResult:
 
 def prepare(carry: Path, sentence_count: int) -> None:
     """Make the dataset and copy the packages the GPU host lacks into `carry` (replacing it)."""
-    from voicestudio.align.reference import synthesize_english
-    from voicestudio.audio.io import AudioClip
+    sys.path.insert(0, str(REPO / "tests"))  # the tests' speech fixtures; the GPU host never needs them
+    from fixtures.speech import espeak_takes
     from voicestudio.domain.language import Language
     from voicestudio.neural.piper import PiperEngine
-    from voicestudio.neural.values import Utterance
 
     texts = [p["text"] for p in json.loads(PROMPTS.read_text(encoding="utf-8"))["prompts"]]
     texts = (texts + list(EXTRA_SENTENCES))[:sentence_count]
-    takes = []
-    for text in texts:
-        speech = synthesize_english(text)
-        takes.append(
-            Utterance(AudioClip(speech.samples, speech.sample_rate_hz), text, alignment=speech.alignment)
-        )
+    takes = espeak_takes(texts)
     shutil.rmtree(carry, ignore_errors=True)
     with tempfile.TemporaryDirectory() as tmp:
         dataset = PiperEngine(min_duration_s=1.0).prepare(takes, Language.en, Path(tmp) / "data")

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.speech import espeak_takes
 from voicestudio.align.reference import synthesize_english
-from voicestudio.audio.io import AudioClip, write_wav_atomic
+from voicestudio.audio.io import write_wav_atomic
 from voicestudio.domain.language import Language
 from voicestudio.neural.checkpoints import sha256_of
 from voicestudio.neural.piper import PiperEngine
@@ -50,18 +51,11 @@ def neural_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def english_takes(neural_dir: Path) -> list[Utterance]:
     """Four eSpeak sentences: the first as a 22.05 kHz file on disk, the rest as samples with phone times."""
-    takes = []
-    for index, text in enumerate(SENTENCES):
-        speech = synthesize_english(text)
-        if index == 0:
-            path = neural_dir / "takes" / "take_01.wav"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_wav_atomic(path, speech.samples, speech.sample_rate_hz)
-            takes.append(Utterance(path, text))
-        else:
-            clip = AudioClip(speech.samples, speech.sample_rate_hz)
-            takes.append(Utterance(clip, text, name=f"take_{index + 1:02d}", alignment=speech.alignment))
-    return takes
+    first = synthesize_english(SENTENCES[0])
+    path = neural_dir / "takes" / "take_01.wav"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_wav_atomic(path, first.samples, first.sample_rate_hz)
+    return [Utterance(path, SENTENCES[0]), *espeak_takes(SENTENCES[1:], first_number=2)]
 
 
 @pytest.fixture(scope="session")

@@ -6,13 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.speech import espeak_takes
 from remote.fakes import FakeModal, FakeRunPod, serving
-from voicestudio.align.reference import synthesize_english
-from voicestudio.audio.io import AudioClip
 from voicestudio.domain.language import Language
 from voicestudio.neural.chunk import pack_dataset
 from voicestudio.neural.dataset import prepare_dataset
-from voicestudio.neural.values import Utterance
 from voicestudio.storage.s3 import S3BlobStore
 from voicestudio.studio.training_state import store_file
 
@@ -30,12 +28,7 @@ MODAL_TOKEN = "modal-test-token-abcdef"
 def dataset_tar(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Four eSpeak sentences prepared as piper's training set (about 8 s), packed as the job packs it."""
     root = tmp_path_factory.mktemp("remote-dataset")
-    utterances = []
-    for index, text in enumerate(SENTENCES):
-        speech = synthesize_english(text)
-        clip = AudioClip(speech.samples, speech.sample_rate_hz)
-        utterances.append(Utterance(clip, text, name=f"take_{index + 1:02d}", alignment=speech.alignment))
-    dataset = prepare_dataset(utterances, Language.en, root / "dataset", min_duration_s=5.0)
+    dataset = prepare_dataset(espeak_takes(SENTENCES), Language.en, root / "dataset", min_duration_s=5.0)
     return pack_dataset(dataset, root / "dataset.tar")
 
 

@@ -125,21 +125,15 @@ TINY_VOICE_MIN_S = 5.0  # the four eSpeak sentences hold about 8 s; the studio's
 @pytest.fixture(scope="session")
 def tiny_voice(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny voice trained for two steps and exported by the studio's own code, card included."""
-    from voicestudio.align.reference import synthesize_english
-    from voicestudio.audio.io import AudioClip
+    from fixtures.speech import espeak_takes
     from voicestudio.domain.language import Language
     from voicestudio.neural.piper import PiperEngine
-    from voicestudio.neural.values import TrainingSettings, Utterance
+    from voicestudio.neural.values import TrainingSettings
     from voicestudio.studio.voices import export_voice
 
     work = tmp_path_factory.mktemp("tiny-voice")
-    takes = []
-    for index, text in enumerate(TINY_VOICE_SENTENCES):
-        speech = synthesize_english(text)
-        clip = AudioClip(speech.samples, speech.sample_rate_hz)
-        takes.append(Utterance(clip, text, name=f"take_{index + 1:02d}", alignment=speech.alignment))
     engine = PiperEngine(min_duration_s=TINY_VOICE_MIN_S)
-    dataset = engine.prepare(takes, Language.en, work / "dataset")
+    dataset = engine.prepare(espeak_takes(TINY_VOICE_SENTENCES), Language.en, work / "dataset")
     settings = TrainingSettings(preset="tiny", steps=2, batch_size=2, device="cpu", checkpoint_every_steps=2)
     checkpoint = engine.train(dataset, work / "train", settings)
     model_dir = work / "models" / "tiny"
