@@ -124,9 +124,15 @@ def studio_on(
 
 
 @pytest.fixture(scope="module")
+def studio_workers() -> int:
+    """Worker children of a module's studio: one, unless a module that runs no job sets 0."""
+    return 1
+
+
+@pytest.fixture(scope="module")
 def studio(
-    request: pytest.FixtureRequest, stack: str, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest, stack: str, studio_workers: int, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[StudioUnderTest]:
     """A studio app with its worker, started once per module (a worker child takes a second to spawn)."""
-    with studio_on(request, stack, tmp_path_factory.mktemp("studio")) as started:
+    with studio_on(request, stack, tmp_path_factory.mktemp("studio"), studio_workers) as started:
         yield started

@@ -20,7 +20,7 @@ from voicestudio.storage import blob_key
 from voicestudio.studio.gc import DEFAULT_GRACE_S, collect_garbage, record_blob_now
 from voicestudio.studio.training_state import TrainingState, save_training_state
 from web.accounts import PASSWORD, AccountsStudio, accounts_studio_on, set_plan, tone_wav
-from web.conftest import StudioUnderTest, studio_on
+from web.conftest import StudioUnderTest
 from web.stacks import each_stack  # noqa: F401  (every test here runs on each stack)
 
 
@@ -33,12 +33,9 @@ def data(
 
 
 @pytest.fixture(scope="module")
-def studio(
-    request: pytest.FixtureRequest, stack: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[StudioUnderTest]:
-    """A studio without accounts (and without a worker: no job runs here)."""
-    with studio_on(request, stack, tmp_path_factory.mktemp("local"), worker_processes=0) as started:
-        yield started
+def studio_workers() -> int:
+    """No job runs here, so no worker child is started."""
+    return 0
 
 
 def blob_refs(studio: AccountsStudio) -> list[tuple[str, str]]:

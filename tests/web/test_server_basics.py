@@ -3,12 +3,10 @@
 On both stacks: embedded, and PostgreSQL + S3 + Celery.
 """
 
-from collections.abc import Iterator
-
 import pytest
 
 from voicestudio.jobs import JobStore
-from web.conftest import STATIC_FILES, StudioUnderTest, studio_on
+from web.conftest import STATIC_FILES, StudioUnderTest
 from web.stacks import each_stack  # noqa: F401  (every test here runs on each stack)
 
 ISOLATION = {
@@ -19,12 +17,9 @@ ISOLATION = {
 
 
 @pytest.fixture(scope="module")
-def studio(
-    request: pytest.FixtureRequest, stack: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[StudioUnderTest]:
+def studio_workers() -> int:
     """No job runs here, so no worker child is started."""
-    with studio_on(request, stack, tmp_path_factory.mktemp("studio"), worker_processes=0) as started:
-        yield started
+    return 0
 
 
 @pytest.mark.parametrize(
