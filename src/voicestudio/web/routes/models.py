@@ -17,7 +17,7 @@ from voicestudio.studio.rows import LOCAL_OWNER
 from voicestudio.studio.voice_models import get_voice_model, list_voice_models, voice_model_file
 from voicestudio.web.access import CurrentUser, UserDep
 from voicestudio.web.deps import SessionDep, StudioDep
-from voicestudio.web.schemas import ErrorOut
+from voicestudio.web.schemas import REDIRECT_RESPONSE, ErrorOut
 from voicestudio.web.state import Studio
 
 router = APIRouter(tags=["models"])
@@ -72,7 +72,7 @@ def model(model_id: str, session: SessionDep, studio: StudioDep, user: UserDep) 
     response_class=Response,
     responses={
         200: {"content": {"application/octet-stream": {}}},
-        307: {"description": "The file's download URL (S3 storage)"},
+        307: REDIRECT_RESPONSE,
         404: {"model": ErrorOut},
     },
 )
@@ -86,7 +86,7 @@ def model_onnx(model_id: str, session: SessionDep, studio: StudioDep, user: User
     response_class=Response,
     responses={
         200: {"content": {"application/json": {}}},
-        307: {"description": "The file's download URL (S3 storage)"},
+        307: REDIRECT_RESPONSE,
         404: {"model": ErrorOut},
     },
 )
