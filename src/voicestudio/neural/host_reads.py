@@ -4,8 +4,8 @@ A GPU training step is bound by latency: each value read back to Python waits fo
 kernel. piper's `slice_segments` reads each start index back (one wait per utterance, three times a
 step), its `discriminator_loss` reads every partial loss back only to return them unused, and its
 duration flows' spline splits its inputs with boolean masks (each a count read back, forward and
-backward). These compute the same values with device ops alone; `install_host_read_free_helpers`
-puts them in place.
+backward). These compute the same values with device ops alone. The studio's training step calls
+them itself; `install_host_read_free_helpers` puts the slice and the spline in place inside piper's model.
 """
 
 import importlib
@@ -17,7 +17,6 @@ import torch
 from torch.nn import functional as F
 
 _COMMONS = "piper.train.vits.commons"
-_LIGHTNING = "piper.train.vits.lightning"
 _TRANSFORMS = "piper.train.vits.transforms"
 
 
@@ -89,11 +88,8 @@ def unconstrained_rational_quadratic_spline(
 
 
 def install_host_read_free_helpers() -> None:
-    """Make piper's training call these helpers in place of its own (idempotent)."""
+    """Make piper's model call the slice and the spline in place of its own (idempotent)."""
     commons = importlib.import_module(_COMMONS)
-    lightning = importlib.import_module(_LIGHTNING)
     commons.slice_segments = slice_segments  # type: ignore[attr-defined]  # rand_slice_segments reads it here
-    lightning.slice_segments = slice_segments  # type: ignore[attr-defined]
-    lightning.discriminator_loss = discriminator_loss  # type: ignore[attr-defined]
     transforms = importlib.import_module(_TRANSFORMS)
     transforms.unconstrained_rational_quadratic_spline = unconstrained_rational_quadratic_spline  # type: ignore[attr-defined]

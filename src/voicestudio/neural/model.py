@@ -6,26 +6,23 @@ from typing import Any
 import torch
 
 from voicestudio.neural.host_reads import install_host_read_free_helpers
-from voicestudio.neural.monotonic_align import install_maximum_path
 from voicestudio.neural.presets import STFT_DISCRIMINATOR_KEY
-
-install_maximum_path()
-
-from piper.train.vits.lightning import VitsModel  # noqa: E402
-from piper.train.vits.models import MultiResolutionDiscriminator  # noqa: E402
+from voicestudio.neural.step import StudioVits  # first: it installs the alignment search piper imports
 
 install_host_read_free_helpers()
+
+from piper.train.vits.models import MultiResolutionDiscriminator  # noqa: E402
 
 # Hyper-parameters that must not travel from one run to the next: piper's warm-start paths would
 # reload weights over a resumed run, and its MOS metric downloads a predictor from the hub.
 _RUN_ONLY = ("warmstart_ckpt", "vocoder_warmstart_ckpt", "dataset")
 
 
-def build_model(hyperparameters: dict[str, Any], batch_size: int) -> VitsModel:
-    """piper's VitsModel for these hyper-parameters, without the MOS metric, ready for Lightning."""
+def build_model(hyperparameters: dict[str, Any], batch_size: int) -> StudioVits:
+    """piper's VitsModel with the studio's step for these hyper-parameters, without the MOS metric."""
     kwargs = {key: value for key, value in hyperparameters.items() if key not in _RUN_ONLY}
     kwargs.update(batch_size=batch_size, mos_metric=None)
-    model = VitsModel(**kwargs)
+    model = StudioVits(**kwargs)
     resolutions = kwargs.get(STFT_DISCRIMINATOR_KEY)
     if resolutions:
         # Same call and outputs as the period discriminator it replaces (piper's MRD option relies on that).
