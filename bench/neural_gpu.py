@@ -12,7 +12,8 @@ The GPU host has its own Python (torch, Lightning) and no package registry, so t
             bf16: Lightning's "bf16-mixed" precision; fused-adamw: both optimizers as one fused kernel;
             compile-static: torch.compile on the parts that see one shape a step (the decoder and each
             discriminator part, fed fixed-size segments); cudagraphs-static: the same, replayed as CUDA
-            graphs (mode "reduce-overhead").
+            graphs (mode "reduce-overhead"); channels-last: the discriminators' 2-D convolutions in
+            channels-last layout (cuDNN's tensor-core kernels prefer it).
             Each run restores torch's settings afterwards.
 Each run is the studio's own `train_voice` (Lightning, its progress callback); a step is the time between
 two progress reports after `torch.cuda.synchronize`. piper's `prepare_data` is replaced by a check that the
@@ -72,6 +73,7 @@ LEVERS = (
     "fused-adamw",
     "compile-static",
     "cudagraphs-static",
+    "channels-last",
 )
 TARGET_STEPS = 2000
 TARGET_S = 300.0
@@ -390,6 +392,11 @@ def _with_model_levers(build_model: Callable[..., Any], levers: Sequence[str]) -
         model = build_model(*args, **kwargs)
         if "fused-adamw" in levers:
             _fuse_optimizers(model)
+        if "channels-last" in levers:
+            import torch
+
+            for discriminator in model.discriminators().values():
+                discriminator.to(memory_format=torch.channels_last)
         if "cudagraphs-static" in levers:
             _compile_static_parts(model, "reduce-overhead")
         elif "compile-static" in levers:
@@ -404,8 +411,10 @@ def _compile_static_parts(model: Any, mode: str) -> None:
 
     The text and posterior encoders, flows and alignment see each batch's own lengths and stay eager.
     """
-    discriminators = [model.model_d] + ([model.model_mrd] if model.model_mrd is not None else [])
-    for part in [model.model_g.dec, *(p for d in discriminators for p in d.discriminators)]:
+    parts = [
+        part for discriminator in model.discriminators().values() for part in discriminator.discriminators
+    ]
+    for part in [model.model_g.dec, *parts]:
         part.compile(dynamic=False, mode=mode)
 
 

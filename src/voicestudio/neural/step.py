@@ -95,7 +95,7 @@ class StudioVits(VitsModel):
         generated = y_hat[..., : real.shape[-1]]
         judgements = {
             prefix: judge_together(discriminator, real, generated)
-            for prefix, discriminator in self._discriminators().items()
+            for prefix, discriminator in self.discriminators().items()
         }
         # Mel, KL and the losses in full precision whatever the autocast (cuFFT has no bf16).
         with autocast(self.device.type, enabled=False):
@@ -124,7 +124,7 @@ class StudioVits(VitsModel):
             parts={name: value.detach() for name, value in parts.items()},
         )
 
-    def _discriminators(self) -> dict[str, torch.nn.Module]:
+    def discriminators(self) -> dict[str, torch.nn.Module]:
         """The discriminators by the prefix of their logged losses: piper's main one and its optional MRD."""
         found: dict[str, torch.nn.Module] = {"": self.model_d}
         if self.model_mrd is not None:
@@ -132,7 +132,7 @@ class StudioVits(VitsModel):
         return found
 
     def _discriminator_weights(self) -> list[torch.nn.Parameter]:
-        return [weight for module in self._discriminators().values() for weight in module.parameters()]
+        return [weight for module in self.discriminators().values() for weight in module.parameters()]
 
     def _mel(self, spectrograms: torch.Tensor) -> torch.Tensor:
         hp: Any = self.hparams
