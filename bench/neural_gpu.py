@@ -9,7 +9,8 @@ The GPU host has its own Python (torch, Lightning) and no package registry, so t
   levers:   ... --plan medium:32:10:40 medium:32:10:40:tf32,cudnn-benchmark  (or --levers for every plan)
             tf32: TF32 matmuls and convolutions; cudnn-benchmark: cuDNN picks kernels by timing them;
             search-cpu: maximum_path runs on the CPU (a round trip around the studio's torch search);
-            bf16: Lightning's "bf16-mixed" precision; fused-adamw: both optimizers as one fused kernel;
+            bf16: Lightning's "bf16-mixed" precision; foreach-adamw: the optimizers' multi-tensor kernels
+            instead of the studio's fused ones;
             compile-static: torch.compile on the parts that see one shape a step (the decoder and each
             discriminator part, fed fixed-size segments); cudagraphs-static: the same, replayed as CUDA
             graphs (mode "reduce-overhead"); channels-last: the discriminators' 2-D convolutions in
@@ -70,7 +71,7 @@ LEVERS = (
     "cudnn-benchmark",
     "search-cpu",
     "bf16",
-    "fused-adamw",
+    "foreach-adamw",
     "compile-static",
     "cudagraphs-static",
     "channels-last",
@@ -386,12 +387,12 @@ class _LeversApplied:
 
 
 def _with_model_levers(build_model: Callable[..., Any], levers: Sequence[str]) -> Callable[..., Any]:
-    """`build_model` whose VitsModel gets the plan's model levers (fused AdamW, compiled parts)."""
+    """`build_model` whose VitsModel gets the plan's model levers (AdamW kernel, layout, compiled parts)."""
 
     def build_with_levers(*args: Any, **kwargs: Any) -> Any:
         model = build_model(*args, **kwargs)
-        if "fused-adamw" in levers:
-            _fuse_optimizers(model)
+        if "foreach-adamw" in levers:
+            _unfuse_optimizers(model)
         if "channels-last" in levers:
             import torch
 
@@ -418,19 +419,19 @@ def _compile_static_parts(model: Any, mode: str) -> None:
         part.compile(dynamic=False, mode=mode)
 
 
-def _fuse_optimizers(model: Any) -> None:
-    """piper's two AdamW optimizers, switched to torch's fused kernel before their first step."""
+def _unfuse_optimizers(model: Any) -> None:
+    """The studio's two AdamW optimizers, switched to torch's multi-tensor kernels before their first step."""
+    from voicestudio.neural.step import choose_adamw_kernel
+
     configure = model.configure_optimizers
 
-    def fused() -> Any:
+    def multi_tensor() -> Any:
         optimizers, schedulers = configure()
         for optimizer in optimizers:
-            optimizer.defaults.update(fused=True, foreach=False)
-            for group in optimizer.param_groups:
-                group.update(fused=True, foreach=False)
+            choose_adamw_kernel(optimizer, fused=False)
         return optimizers, schedulers
 
-    model.configure_optimizers = fused
+    model.configure_optimizers = multi_tensor
 
 
 def _on_cpu(search: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:

@@ -74,3 +74,16 @@ def test_a_step_asks_the_discriminators_once(batch: Any) -> None:
     # piper's period discriminator has 38 layers, each a convolution and a weight norm at least, and
     # piper asks it four times a step (2 781 operators against 3 112 on the fixture batch).
     assert theirs - ours >= 3 * 38 * 2
+
+
+def test_both_optimizers_step_fused_and_keep_piper_s_settings() -> None:
+    model = build_model(preset_hyperparameters("tiny"), batch_size=2)
+
+    optimizers, schedulers = model.configure_optimizers()
+
+    assert [group["fused"] for optimizer in optimizers for group in optimizer.param_groups] == [True, True]
+    assert [optimizer.param_groups[0]["lr"] for optimizer in optimizers] == [
+        model.hparams["learning_rate"],
+        model.hparams["learning_rate_d"],
+    ]
+    assert len(schedulers) == 2
