@@ -25,7 +25,7 @@ def build_model(hyperparameters: dict[str, Any], batch_size: int) -> StudioVits:
     model = StudioVits(**kwargs)
     resolutions = kwargs.get(STFT_DISCRIMINATOR_KEY)
     if resolutions:
-        # Same call and outputs as the period discriminator it replaces (piper's MRD option relies on that).
+        # Parts with the same call and outputs as the period discriminator's; the studio's step runs each.
         model.model_d = MultiResolutionDiscriminator(  # type: ignore[assignment]
             resolutions=tuple(tuple(int(n) for n in r) for r in resolutions),
             use_spectral_norm=bool(model.hparams["use_spectral_norm"]),
