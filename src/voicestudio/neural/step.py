@@ -91,6 +91,7 @@ class StudioVits(VitsModel):
         self.log("loss_d", losses.discriminator, batch_size=self.batch_size)
         generator_optimizer.zero_grad()
         discriminator_optimizer.zero_grad()
+        # One discriminator graph serves both losses, so the first backward keeps it for the second.
         self.manual_backward(losses.discriminator, inputs=self._discriminator_weights(), retain_graph=True)
         self.manual_backward(losses.generator, inputs=list(self.model_g.parameters()))
         generator_optimizer.step()
