@@ -23,7 +23,8 @@ CHILD = Path(__file__).with_name("train_child.py")
 def test_each_step_reports_losses_speed_and_the_checkpoint_on_disk(tiny_base: TinyBase) -> None:
     steps = [p.step for p in tiny_base.progress]
     assert steps == [1, 2]
-    assert [p.checkpoint_step for p in tiny_base.progress] == [1, 2]
+    # Checkpoints are written while training goes on: a report names the newest one already in place.
+    assert all(p.step - 1 <= p.checkpoint_step <= p.step for p in tiny_base.progress)
     first = tiny_base.progress[0]
     assert first.total == 2 and first.stage == "train"
     assert {"loss_g", "loss_d", "train_mel", "train_kl", "train_dur"} <= set(first.losses)

@@ -9,7 +9,8 @@ from typing import Any
 import lightning as L
 import torch
 
-from voicestudio.neural.checkpoints import load_base_checkpoint, read_checkpoint, save_atomic
+from voicestudio.neural.checkpoint_writer import BackgroundCheckpointIO
+from voicestudio.neural.checkpoints import load_base_checkpoint, read_checkpoint
 from voicestudio.neural.dataset import data_module
 from voicestudio.neural.errors import BadSettings, BaseCheckpointError
 from voicestudio.neural.model import build_model, hyperparameters_of, load_checkpoint_dict, step_of
@@ -40,7 +41,7 @@ def train_voice(
     on_checkpoint: CheckpointSaved = ignore_checkpoints,
 ) -> Checkpoint:
     """Train until `until_step` (default `settings.steps`, the run's total), writing `out_dir/last.ckpt`
-    every N steps and at the end; `on_checkpoint` hears of each one written.
+    every N steps and at the end; `on_checkpoint` hears of each one written (from the writing thread).
 
     When `out_dir` already holds a checkpoint the run continues from its step (optimizer included);
     otherwise it starts from the base checkpoint's weights with a fresh optimizer, or from scratch.
@@ -73,6 +74,7 @@ def train_voice(
         json.loads(dataset.config_path.read_text(encoding="utf-8")) if dataset.config_path.is_file() else {}
     )
     reporter = _StepReporter(last, settings, stop_step, voice_config, on_progress, on_checkpoint)
+    writer = BackgroundCheckpointIO()
     trainer = L.Trainer(
         max_steps=2 * stop_step,  # Lightning counts the generator's and the discriminator's steps
         max_epochs=-1,
@@ -87,12 +89,18 @@ def train_voice(
         limit_val_batches=0,
         default_root_dir=out_dir,
         callbacks=[reporter],
+        plugins=[writer],
     )
     L.seed_everything(settings.seed, verbose=False)
-    with warnings.catch_warnings():
-        # piper's loaders ask for pinned memory, which a CPU-only run cannot give; harmless.
-        warnings.filterwarnings("ignore", message=".*pin_memory.*", category=UserWarning)
-        trainer.fit(model, datamodule=data_module(dataset, settings.batch_size), ckpt_path=resume_from)
+    try:
+        with warnings.catch_warnings():
+            # piper's loaders ask for pinned memory, which a CPU-only run cannot give; harmless.
+            warnings.filterwarnings("ignore", message=".*pin_memory.*", category=UserWarning)
+            trainer.fit(model, datamodule=data_module(dataset, settings.batch_size), ckpt_path=resume_from)
+    except BaseException:
+        writer.close(raise_error=False)  # the checkpoint of a cancelled run is in place before it ends
+        raise
+    writer.close()
     return read_checkpoint(last)
 
 
@@ -154,7 +162,8 @@ class _StepReporter(L.Callback):
         self._voice_config = voice_config
         self._on_progress = on_progress
         self._on_checkpoint = on_checkpoint
-        self._checkpoint_step = 0
+        self._saved_step = 0  # the last step handed to the writer
+        self._checkpoint_step = 0  # the last step whose checkpoint is in place
         self._last_time = 0.0
         self._seconds_per_step = 0.0
 
@@ -188,7 +197,7 @@ class _StepReporter(L.Callback):
         try:
             self._on_progress(progress)
         except BaseException:
-            if self._checkpoint_step != step:
+            if self._saved_step != step:
                 self._save(trainer, step)
             raise
         self._last_time = time.perf_counter()
@@ -199,6 +208,11 @@ class _StepReporter(L.Callback):
         checkpoint[VOICE_KEY] = self._voice_config
 
     def _save(self, trainer: L.Trainer, step: int) -> None:
-        save_atomic(trainer.save_checkpoint, self._path)
-        self._checkpoint_step = step
+        trainer.save_checkpoint(self._path, storage_options=lambda: self._written(step))
+        self._saved_step = step
+
+    def _written(self, step: int) -> None:
+        """On the writer's thread, once the checkpoint of `step` is in place: the caller keeps it, and
+        only then do progress reports name it (a job killed after such a report resumes from it)."""
         self._on_checkpoint(self._path, step)
+        self._checkpoint_step = step
