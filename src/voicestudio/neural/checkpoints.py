@@ -101,7 +101,7 @@ def load_base_checkpoint(base: BaseCheckpoint, cache_dir: Path) -> tuple[dict[st
 
 
 def save_atomic(save: Any, path: Path) -> None:
-    """Call `save(part_path)` (e.g. `trainer.save_checkpoint`), flush it to disk, then rename over `path`."""
+    """Call `save(part_path)` (a checkpoint, an ONNX graph), flush it to disk, then rename over `path`."""
     part = part_path(path)
     try:
         save(part)
