@@ -87,3 +87,19 @@ def test_both_optimizers_step_fused_and_keep_piper_s_settings() -> None:
         model.hparams["learning_rate_d"],
     ]
     assert len(schedulers) == 2
+
+
+def test_a_run_resumed_from_an_unfused_optimizer_steps_fused_again() -> None:
+    model = build_model(preset_hyperparameters("tiny"), batch_size=2)
+    weights = list(model.model_g.parameters())
+    older_run = torch.optim.AdamW(weights, lr=1e-4)  # how checkpoints were saved before fused AdamW
+    for weight in weights:
+        weight.grad = torch.ones_like(weight)
+    older_run.step()
+    optimizers, _ = model.configure_optimizers()
+
+    optimizers[0].load_state_dict(older_run.state_dict())
+    optimizers[0].step()
+
+    assert optimizers[0].param_groups[0]["fused"] is True
+    assert optimizers[0].state[weights[0]]["step"].item() == 2.0

@@ -4,8 +4,10 @@ piper's step runs every discriminator four times (real and generated audio for t
 then both again for the discriminator's own), and the generator's backward also computes
 discriminator weight gradients that are then thrown away. Here each discriminator judges real and
 generated audio together in one batch; the discriminator's loss reaches only its own weights and the
-generator's only the generator's, so both updates are piper's, at fewer kernels and less arithmetic.
-Both AdamW optimizers step with torch's fused kernel.
+generator's only the generator's, so both updates are piper's (up to rounding), at fewer kernels and
+less arithmetic. That holds for weight-normed discriminators, piper's default and every preset's: with
+spectral norm, its power iteration would run once a step instead of four times. Both AdamW optimizers
+step with torch's fused kernel.
 """
 
 import importlib
@@ -69,6 +71,17 @@ def choose_adamw_kernel(optimizer: torch.optim.Optimizer, fused: bool) -> None:
         settings.update(fused=fused, foreach=not fused)
 
 
+def _fused_again(optimizer: torch.optim.Optimizer) -> None:
+    """After a resume: state saved by an unfused AdamW (an older run) brings its settings back, and its step
+    counters live on the host; fuse again, counters on each weight's device as the fused kernel keeps them."""
+    choose_adamw_kernel(optimizer, fused=True)
+    for group in optimizer.param_groups:
+        for weight in group["params"]:
+            state = optimizer.state.get(weight)
+            if state and isinstance(state.get("step"), torch.Tensor):
+                state["step"] = state["step"].to(device=weight.device, dtype=torch.float32)
+
+
 class StudioVits(VitsModel):
     """piper's VitsModel (same weights, hyper-parameters and checkpoints) with the studio's step."""
 
@@ -78,6 +91,7 @@ class StudioVits(VitsModel):
         optimizers, schedulers = super().configure_optimizers()  # type: ignore[no-untyped-call]
         for optimizer in optimizers:
             choose_adamw_kernel(optimizer, fused=True)
+            optimizer.register_load_state_dict_post_hook(_fused_again)
         return optimizers, schedulers
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
@@ -89,12 +103,14 @@ class StudioVits(VitsModel):
             {f"train_{name}": value for name, value in losses.parts.items()}, batch_size=self.batch_size
         )
         self.log("loss_d", losses.discriminator, batch_size=self.batch_size)
+        # piper's order: the generator steps before the discriminator's backward (a 16-bit run's loss
+        # scale may change at each step). One discriminator graph serves both losses, so the first
+        # backward keeps it; the second reaches no generator weight, so the generator's step is safe.
         generator_optimizer.zero_grad()
-        discriminator_optimizer.zero_grad()
-        # One discriminator graph serves both losses, so the first backward keeps it for the second.
-        self.manual_backward(losses.discriminator, inputs=self._discriminator_weights(), retain_graph=True)
-        self.manual_backward(losses.generator, inputs=list(self.model_g.parameters()))
+        self.manual_backward(losses.generator, inputs=list(self.model_g.parameters()), retain_graph=True)
         generator_optimizer.step()
+        discriminator_optimizer.zero_grad()
+        self.manual_backward(losses.discriminator, inputs=self._discriminator_weights())
         discriminator_optimizer.step()
 
     def step_losses(self, batch: Any) -> StepLosses:

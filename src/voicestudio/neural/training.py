@@ -1,6 +1,7 @@
 """Training piper's VITS in-process with Lightning: from scratch, from a base checkpoint, or resumed."""
 
 import json
+import logging
 import time
 import warnings
 from pathlib import Path
@@ -28,6 +29,7 @@ from voicestudio.neural.values import (
 )
 
 VOICE_KEY = "voicestudio_voice"  # in each checkpoint: the piper config of the voice (phoneme map, rate)
+_LOG = logging.getLogger(__name__)
 _SMOOTHING = 0.3  # weight of the newest step in the seconds-per-step average
 
 
@@ -198,7 +200,7 @@ class _StepReporter(L.Callback):
             self._on_progress(progress)
         except BaseException:
             if self._saved_step != step:
-                self._save(trainer, step)
+                self._save_on_the_way_out(trainer, step)
             raise
         self._last_time = time.perf_counter()
 
@@ -210,6 +212,14 @@ class _StepReporter(L.Callback):
     def _save(self, trainer: L.Trainer, step: int) -> None:
         trainer.save_checkpoint(self._path, storage_options=lambda: self._written(step))
         self._saved_step = step
+
+    def _save_on_the_way_out(self, trainer: L.Trainer, step: int) -> None:
+        """Save the last step of a run that is ending (cancelled): a failed earlier write is logged, not
+        raised over the reason the run ends."""
+        try:
+            self._save(trainer, step)
+        except Exception:
+            _LOG.exception("the checkpoint of step %d was not written as the run ended", step)
 
     def _written(self, step: int) -> None:
         """On the writer's thread, once the checkpoint of `step` is in place: the caller keeps it, and
